@@ -1,0 +1,46 @@
+package release
+
+import (
+	"context"
+	"time"
+)
+
+// Environments is what planning needs of Kosli: the diff of two environments.
+// The kosli package implements it.
+type Environments interface {
+	// Diff compares the latest snapshots of from and to.
+	Diff(ctx context.Context, from, to string) (Diff, error)
+}
+
+// Compliance is Kosli's verdict on one artifact in one environment.
+type Compliance struct {
+	Fingerprint string `json:"fingerprint"`
+	Environment string `json:"environment"`
+	Compliant   bool   `json:"compliant"`
+	// Unknown is true when Kosli has never heard of the fingerprint: not compliant, and not an error.
+	Unknown bool `json:"unknown,omitempty"`
+	// Failures names each failing policy and rule, e.g. "prod-policy: pull-request".
+	Failures []string `json:"failures,omitempty"`
+	// URL is Kosli's page for the verdict, when it gave one.
+	URL string `json:"url,omitempty"`
+}
+
+// ComplianceChecker asks Kosli whether an artifact may run in an environment.
+type ComplianceChecker interface {
+	Compliance(ctx context.Context, fingerprint, environment string) (Compliance, error)
+}
+
+// Running is what an environment runs right now.
+type Running struct {
+	Environment string `json:"environment"`
+	// SnapshotID is e.g. "aws-prod#3549".
+	SnapshotID string    `json:"snapshot_id"`
+	Taken      time.Time `json:"taken"`
+	// Fingerprints of the artifacts with at least one running instance.
+	Fingerprints []string `json:"fingerprints"`
+}
+
+// RunningReader reads the latest snapshot of an environment.
+type RunningReader interface {
+	Running(ctx context.Context, environment string) (Running, error)
+}
