@@ -1,0 +1,172 @@
+// Package config reads release-bot's configuration: the pipelines file (YAML)
+// and the environment (secrets and endpoints).
+//
+// The file is parsed strictly, once, into valid types: unknown keys are
+// errors, durations, cron schedules, channel ids and approvers are parsed
+// here and not later, defaults are filled in, and every problem is reported
+// together, each naming the file, the line, the field and the rule:
+//
+//	bot.yaml:12: pipelines[1].approvals.required: must be at least 1
+//
+// A *Config that Parse or Load returns needs no further checking.
+package config
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"time"
+)
+
+// Defaults for what the file leaves out.
+const (
+	DefaultRetention    = Duration(90 * Day)
+	DefaultWorkingAfter = Duration(time.Second)
+	DefaultRequired     = 1
+	DefaultExpireAfter  = Duration(24 * time.Hour)
+	DefaultRef          = "main"
+	DefaultWorkflowTime = Duration(2 * time.Hour)
+	DefaultVerifyTime   = Duration(15 * time.Minute)
+	DefaultStaleAfter   = Duration(72 * time.Hour)
+	// DefaultFlowSuffix makes a pipeline's evidence flow "<name>-release".
+	DefaultFlowSuffix = "-release"
+	// MaxRequired bounds approvals.required: more is a typo, not a policy.
+	MaxRequired = 20
+)
+
+// Config is a whole, valid configuration file.
+type Config struct {
+	Settings Settings
+	// Pipelines are in file order; there is at least one, and names are unique.
+	Pipelines []*Pipeline
+}
+
+// Settings apply to every pipeline.
+type Settings struct {
+	// TeamID, when set, is the only Slack workspace whose clicks and commands are served.
+	TeamID string
+	// AppID, when set, is the only Slack app whose payloads are served.
+	AppID string
+	// Retention is how long finished releases are kept.
+	Retention Duration
+	// WorkingAfter is how long a command may take before "Working on it…" is shown.
+	WorkingAfter Duration
+}
+
+// Pipeline is one promotion path, from one Kosli environment to another,
+// driven from one Slack channel.
+type Pipeline struct {
+	// Name is what people type: /release propose prod.
+	Name string
+	// From is the Kosli environment artifacts are promoted from.
+	From string
+	// To is the Kosli environment artifacts are promoted to; never From.
+	To string
+	// Channel is where /release works for this pipeline and where reports go.
+	Channel   ChannelID
+	Approvals Approvals
+	Evidence  Evidence
+	// Workflow is nil when releases are recorded but not dispatched.
+	Workflow *Workflow
+	Verify   Verify
+	Gate     Gate
+	// DriftReport is nil when no drift report is scheduled.
+	DriftReport *DriftReport
+}
+
+// Approvals is who must approve a release, and how many of them.
+type Approvals struct {
+	// Required is how many distinct approvals a release needs, 1 to MaxRequired.
+	Required int
+	// Approvers are the users and user groups who may approve; never empty, no duplicates.
+	Approvers []Approver
+	// AllowSelfApproval lets the proposer approve their own release.
+	AllowSelfApproval bool
+	// ExpireAfter is how long an approval stays valid.
+	ExpireAfter Duration
+}
+
+// Evidence is where a release's evidence is recorded in Kosli.
+type Evidence struct {
+	// Flow is the Kosli flow with one trail per release.
+	Flow string
+}
+
+// Workflow is the GitHub Actions workflow that deploys a release.
+type Workflow struct {
+	Repo Repo
+	// File is the workflow's file name in .github/workflows, e.g. promote.yml.
+	File string
+	// Ref is the branch or tag the workflow is dispatched on.
+	Ref    string
+	Matrix Matrix
+	// Timeout is how long a run may take before the release is marked timed out.
+	Timeout Duration
+}
+
+// Verify is the check, after a deploy, that the target runs the new artifacts.
+type Verify struct {
+	// Timeout is how long to wait for Kosli to see the new fingerprints.
+	Timeout Duration
+}
+
+// DriftReport is a scheduled report of what waits to be released.
+type DriftReport struct {
+	Schedule Schedule
+	// QuietWhenEmpty skips the report when nothing is waiting.
+	QuietWhenEmpty bool
+	// StaleAfter is how long an artifact may wait before the report flags it.
+	StaleAfter Duration
+}
+
+// Load reads and parses the file at path; errors name it as given.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		cause := err
+		var pathErr *fs.PathError
+		if errors.As(err, &pathErr) {
+			cause = pathErr.Err
+		}
+		return nil, &Error{File: path, Rule: "cannot read the file: " + cause.Error(), err: err}
+	}
+	return Parse(path, data)
+}
+
+// Parse parses a configuration file's contents. name is used in errors
+// only, usually the file's path.
+func Parse(name string, data []byte) (*Config, error) {
+	p := &problems{file: name}
+	raw, nodes, ok := decode(p, data)
+	if !ok {
+		return nil, p.err()
+	}
+	v := validator{p: p, nodes: nodes}
+	cfg := v.config(&raw)
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// Pipeline returns the pipeline called name.
+func (c *Config) Pipeline(name string) (*Pipeline, bool) {
+	for _, p := range c.Pipelines {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return nil, false
+}
+
+// PipelinesInChannel returns the pipelines driven from a channel, in file
+// order; several pipelines may share one channel.
+func (c *Config) PipelinesInChannel(channelID ChannelID) []*Pipeline {
+	var in []*Pipeline
+	for _, p := range c.Pipelines {
+		if p.Channel == channelID {
+			in = append(in, p)
+		}
+	}
+	return in
+}

@@ -1,0 +1,340 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"gopkg.in/yaml.v3"
+)
+
+var (
+	pipelineNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,30}$`)
+	// kosliNamePattern is Kosli's rule for flow and environment names.
+	kosliNamePattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9.\-_~]*$`)
+	teamIDPattern    = regexp.MustCompile(`^[TE][A-Z0-9]{2,}$`)
+	appIDPattern     = regexp.MustCompile(`^A[A-Z0-9]{2,}$`)
+)
+
+// validator turns raw values into typed ones, adding a problem for each
+// value that breaks a rule. Values the shape check already refused (a list
+// where a value belongs) are skipped here, so each mistake is told once.
+type validator struct {
+	p     *problems
+	nodes map[string]*yaml.Node
+}
+
+func (v *validator) config(raw *rawFile) *Config {
+	cfg := &Config{Settings: v.settings(raw.Settings)}
+	if v.emptyList("pipelines") {
+		v.p.add(v.line("pipelines"), "pipelines", "must list at least one pipeline")
+	}
+	names := map[string]int{}
+	for i, rp := range raw.Pipelines {
+		if rp == nil {
+			continue // an empty list item, already reported
+		}
+		path := "pipelines[" + strconv.Itoa(i) + "]"
+		p := v.pipeline(rp, path)
+		if p.Name != "" {
+			if first, dup := names[p.Name]; dup {
+				v.p.add(v.line(path+".name"), path+".name", fmt.Sprintf("%s is already the name of pipelines[%d]", quote(p.Name), first))
+			} else {
+				names[p.Name] = i
+			}
+		}
+		cfg.Pipelines = append(cfg.Pipelines, p)
+	}
+	return cfg
+}
+
+func (v *validator) settings(r *rawSettings) Settings {
+	s := Settings{Retention: DefaultRetention, WorkingAfter: DefaultWorkingAfter}
+	if r == nil {
+		return s
+	}
+	s.TeamID = v.match(&r.TeamID, "settings.team_id", teamIDPattern, "must be a Slack team id like T0123ABCD")
+	s.AppID = v.match(&r.AppID, "settings.app_id", appIDPattern, "must be a Slack app id like A0123ABCD")
+	s.Retention = v.duration(&r.Retention, "settings.retention", s.Retention)
+	s.WorkingAfter = v.duration(&r.WorkingAfter, "settings.working_after", s.WorkingAfter)
+	return s
+}
+
+func (v *validator) pipeline(r *rawPipeline, path string) *Pipeline {
+	p := &Pipeline{Gate: GateEnforce}
+	p.Name = v.required(&r.Name, path+".name", pipelineNamePattern,
+		"must be 1 to 31 lowercase letters, digits and '-', starting with a letter or digit")
+	const envRule = "must be a Kosli environment name (letters, digits, '.', '-', '_' and '~')"
+	p.From = v.required(&r.From, path+".from", kosliNamePattern, envRule)
+	p.To = v.required(&r.To, path+".to", kosliNamePattern, envRule)
+	if p.From != "" && p.From == p.To {
+		v.p.add(v.line(path+".to"), path+".to", "must not be the same environment as from ("+quote(p.From)+")")
+	}
+	if s, line, ok := v.text(&r.Channel, path+".channel", true); ok {
+		var err error
+		if p.Channel, err = ParseChannelID(s); err != nil {
+			v.p.add(line, path+".channel", err.Error())
+		}
+	}
+	p.Approvals = v.approvals(r.Approvals, path+".approvals")
+
+	p.Evidence.Flow = p.Name + DefaultFlowSuffix
+	if r.Evidence != nil {
+		if flow := v.match(&r.Evidence.Flow, path+".evidence.flow", kosliNamePattern,
+			"must be a Kosli flow name (letters, digits, '.', '-', '_' and '~')"); flow != "" {
+			p.Evidence.Flow = flow
+		}
+	}
+	if p.Name == "" {
+		p.Evidence.Flow = ""
+	}
+	if r.Workflow != nil {
+		p.Workflow = v.workflow(r.Workflow, path+".workflow")
+	}
+	p.Verify.Timeout = DefaultVerifyTime
+	if r.Verify != nil {
+		p.Verify.Timeout = v.duration(&r.Verify.Timeout, path+".verify.timeout", DefaultVerifyTime)
+	}
+	if s, line, ok := v.text(&r.Gate, path+".gate", false); ok {
+		switch g := Gate(s); g {
+		case GateEnforce, GateWarn:
+			p.Gate = g
+		default:
+			v.p.add(line, path+".gate", "must be enforce or warn, not "+quote(s))
+		}
+	}
+	if r.DriftReport != nil {
+		p.DriftReport = v.driftReport(r.DriftReport, path+".drift_report")
+	}
+	return p
+}
+
+func (v *validator) approvals(r *rawApprovals, path string) Approvals {
+	a := Approvals{Required: DefaultRequired, ExpireAfter: DefaultExpireAfter}
+	if r == nil {
+		r = &rawApprovals{}
+		if v.present(path) {
+			return a // not a mapping, already reported
+		}
+	}
+	if n, line, ok := v.integer(&r.Required, path+".required"); ok {
+		switch {
+		case n < 1:
+			v.p.add(line, path+".required", "must be at least 1")
+		case n > MaxRequired:
+			v.p.add(line, path+".required", "must be at most "+strconv.Itoa(MaxRequired))
+		default:
+			a.Required = n
+		}
+	}
+	seen := map[Approver]int{}
+	for i := range r.Approvers {
+		field := path + ".approvers[" + strconv.Itoa(i) + "]"
+		s, line, ok := v.text(&r.Approvers[i], field, false)
+		if !ok {
+			continue
+		}
+		ap, err := ParseApprover(s)
+		if err != nil {
+			v.p.add(line, field, err.Error())
+			continue
+		}
+		if first, dup := seen[ap]; dup {
+			v.p.add(line, field, fmt.Sprintf("%s is already listed at approvers[%d]", quote(s), first))
+			continue
+		}
+		seen[ap] = i
+		a.Approvers = append(a.Approvers, ap)
+	}
+	if v.emptyList(path + ".approvers") {
+		v.p.add(v.line(path+".approvers"), path+".approvers", "must list at least one Slack user id or @user-group handle")
+	}
+	if users := len(a.Approvers); users > 0 && users < a.Required && !hasHandle(a.Approvers) {
+		v.p.add(v.line(path+".required"), path+".required",
+			fmt.Sprintf("must be at most %d, the number of users in approvers (it lists no user group)", users))
+	}
+	a.AllowSelfApproval = v.boolean(&r.AllowSelfApproval, path+".allow_self_approval")
+	a.ExpireAfter = v.duration(&r.ExpireAfter, path+".expire_after", a.ExpireAfter)
+	return a
+}
+
+func hasHandle(as []Approver) bool {
+	for _, a := range as {
+		if a.Handle != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func (v *validator) workflow(r *rawWorkflow, path string) *Workflow {
+	w := &Workflow{Ref: DefaultRef, Matrix: MatrixDefault, Timeout: DefaultWorkflowTime}
+	if s, line, ok := v.text(&r.Repo, path+".repo", true); ok {
+		var err error
+		if w.Repo, err = ParseRepo(s); err != nil {
+			v.p.add(line, path+".repo", err.Error())
+		}
+	}
+	if s, line, ok := v.text(&r.File, path+".file", true); ok {
+		switch {
+		case strings.ContainsAny(s, `/\`):
+			v.p.add(line, path+".file", "must be a file name in .github/workflows such as promote.yml, without a directory, not "+quote(s))
+		case !strings.HasSuffix(s, ".yml") && !strings.HasSuffix(s, ".yaml") || strings.HasPrefix(s, "."):
+			v.p.add(line, path+".file", "must be a workflow file name ending in .yml or .yaml, not "+quote(s))
+		default:
+			w.File = s
+		}
+	}
+	if s, line, ok := v.text(&r.Ref, path+".ref", false); ok {
+		if validRef(s) {
+			w.Ref = s
+		} else {
+			v.p.add(line, path+".ref", "must be a branch or tag name such as main, not "+quote(s))
+		}
+	}
+	if s, line, ok := v.text(&r.Matrix, path+".matrix", false); ok {
+		switch m := Matrix(s); m {
+		case MatrixDefault, MatrixCyberDojo:
+			w.Matrix = m
+		default:
+			v.p.add(line, path+".matrix", "must be default or cyber-dojo, not "+quote(s))
+		}
+	}
+	w.Timeout = v.duration(&r.Timeout, path+".timeout", w.Timeout)
+	return w
+}
+
+// validRef applies the parts of git check-ref-format that a typo can break.
+func validRef(s string) bool {
+	if strings.ContainsAny(s, "~^:?*[\\") || strings.Contains(s, "..") || strings.Contains(s, "@{") ||
+		strings.HasPrefix(s, "-") || strings.HasPrefix(s, "/") || strings.HasSuffix(s, "/") ||
+		strings.HasSuffix(s, ".") || strings.HasSuffix(s, ".lock") {
+		return false
+	}
+	return !strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) })
+}
+
+func (v *validator) driftReport(r *rawDriftReport, path string) *DriftReport {
+	d := &DriftReport{StaleAfter: DefaultStaleAfter}
+	if s, line, ok := v.text(&r.Schedule, path+".schedule", true); ok {
+		var err error
+		if d.Schedule, err = ParseSchedule(s); err != nil {
+			v.p.add(line, path+".schedule", err.Error())
+		}
+	}
+	d.QuietWhenEmpty = v.boolean(&r.QuietWhenEmpty, path+".quiet_when_empty")
+	d.StaleAfter = v.duration(&r.StaleAfter, path+".stale_after", d.StaleAfter)
+	return d
+}
+
+// text returns a single value's text. ok is false when there is nothing to
+// check: the field is absent, null or "" (reported as "is required" when
+// required), or it is not a single value (reported by the shape check).
+func (v *validator) text(n *yaml.Node, path string, required bool) (s string, line int, ok bool) {
+	n = resolve(n)
+	switch {
+	case isNull(n) || n.Kind == yaml.ScalarNode && n.Value == "":
+		if required {
+			v.p.add(v.line(path), path, "is required")
+		}
+		return "", 0, false
+	case n.Kind != yaml.ScalarNode:
+		return "", 0, false
+	}
+	return n.Value, n.Line, true
+}
+
+// required returns a required value that must match re; "" when it does not.
+func (v *validator) required(n *yaml.Node, path string, re *regexp.Regexp, rule string) string {
+	return v.check(n, path, true, re, rule)
+}
+
+// match returns an optional value that must match re; "" when absent or not matching.
+func (v *validator) match(n *yaml.Node, path string, re *regexp.Regexp, rule string) string {
+	return v.check(n, path, false, re, rule)
+}
+
+func (v *validator) check(n *yaml.Node, path string, required bool, re *regexp.Regexp, rule string) string {
+	s, line, ok := v.text(n, path, required)
+	if !ok {
+		return ""
+	}
+	if !re.MatchString(s) {
+		v.p.add(line, path, rule+", not "+quote(s))
+		return ""
+	}
+	return s
+}
+
+func (v *validator) duration(n *yaml.Node, path string, def Duration) Duration {
+	s, line, ok := v.text(n, path, false)
+	if !ok {
+		return def
+	}
+	d, err := ParseDuration(s)
+	if err != nil {
+		v.p.add(line, path, err.Error())
+		return def
+	}
+	return d
+}
+
+// integer reads a whole number; "2" in quotes is a string, not a number.
+func (v *validator) integer(n *yaml.Node, path string) (int, int, bool) {
+	s, line, ok := v.text(n, path, false)
+	if !ok {
+		return 0, 0, false
+	}
+	var i int
+	if resolve(n).ShortTag() != "!!int" || resolve(n).Decode(&i) != nil {
+		v.p.add(line, path, "must be a whole number, not "+quote(s))
+		return 0, 0, false
+	}
+	return i, line, true
+}
+
+func (v *validator) boolean(n *yaml.Node, path string) bool {
+	s, line, ok := v.text(n, path, false)
+	if !ok {
+		return false
+	}
+	var b bool
+	if resolve(n).ShortTag() != "!!bool" || resolve(n).Decode(&b) != nil {
+		v.p.add(line, path, "must be true or false, not "+quote(s))
+		return false
+	}
+	return b
+}
+
+// present reports whether the field is in the file with a value, even a
+// malformed one.
+func (v *validator) present(path string) bool {
+	n, ok := v.nodes[path]
+	return ok && !isNull(n)
+}
+
+// emptyList reports whether a list is absent, null or [] (and not malformed).
+func (v *validator) emptyList(path string) bool {
+	n, ok := v.nodes[path]
+	return !ok || isNull(n) || n.Kind == yaml.SequenceNode && len(n.Content) == 0
+}
+
+// line is the line of the field, or of the nearest enclosing one in the
+// file: a missing field is reported where it should have been.
+func (v *validator) line(path string) int {
+	for {
+		if n, ok := v.nodes[path]; ok {
+			return n.Line
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			if n, ok := v.nodes[""]; ok && path != "" {
+				return n.Line
+			}
+			return 0
+		}
+		path = path[:i]
+	}
+}
