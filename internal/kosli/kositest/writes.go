@@ -1,0 +1,246 @@
+package kositest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"slices"
+	"sort"
+)
+
+// Flow is a flow as the fake recorded it from PUT /flows/{org}/template_file.
+type Flow struct {
+	Name        string
+	Description string
+	// Template is the uploaded template file's content.
+	Template string
+}
+
+// Trail is a trail as the fake recorded it from PUT /trails/{org}/{flow}.
+type Trail struct {
+	Flow        string
+	Name        string
+	Description string
+	OriginURL   string
+	UserData    map[string]any
+}
+
+// Attestation is an attestation as the fake recorded it from
+// POST /attestations/{org}/{flow}/trail/{trail}/{kind}.
+type Attestation struct {
+	Flow, Trail string
+	// Kind is the endpoint: "custom", "generic" or "system".
+	Kind                string
+	Name                string
+	TypeName            string
+	Control             string
+	Compliant           *bool
+	ArtifactFingerprint string
+	Annotations         map[string]string
+	// Data is attestation_data, as sent.
+	Data json.RawMessage
+	// Payload is the whole data_json, decoded.
+	Payload map[string]any
+}
+
+var (
+	namePattern          = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9.\-_~]*$`)
+	annotationKeyPattern = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
+)
+
+// Flows returns the flows created so far, in creation order.
+func (s *Server) Flows() []Flow {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.flows)
+}
+
+// Trails returns the trails begun so far, in order.
+func (s *Server) Trails() []Trail {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.trails)
+}
+
+// Attestations returns every attestation recorded, in order.
+func (s *Server) Attestations() []Attestation {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.attestations)
+}
+
+// readDataJSON parses the multipart form and decodes its data_json field
+// into each of vs; on failure it has answered the request.
+func readDataJSON(w http.ResponseWriter, r *http.Request, vs ...any) bool {
+	if err := r.ParseMultipartForm(10 << 20); err != nil {
+		writeMessage(w, http.StatusBadRequest, "Expected a multipart form: "+err.Error())
+		return false
+	}
+	raw := r.FormValue("data_json")
+	if raw == "" {
+		writeInvalid(w, "data_json", "Field required")
+		return false
+	}
+	for _, v := range vs {
+		if err := json.Unmarshal([]byte(raw), v); err != nil {
+			writeInvalid(w, "data_json", "Invalid JSON: "+err.Error())
+			return false
+		}
+	}
+	return true
+}
+
+// serveFlow answers PUT /flows/{org}/template_file: 201 created, 200 updated.
+func (s *Server) serveFlow(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Name        string `json:"name"`
+		Description string `json:"description"`
+	}
+	if !readDataJSON(w, r, &in) {
+		return
+	}
+	if !namePattern.MatchString(in.Name) {
+		writeInvalid(w, "name", fmt.Sprintf("'%s' does not match '%s'", in.Name, namePattern))
+		return
+	}
+	f := Flow{Name: in.Name, Description: in.Description}
+	if file, _, err := r.FormFile("template_file"); err == nil {
+		b, _ := io.ReadAll(file)
+		_ = file.Close()
+		f.Template = string(b)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.flows {
+		if s.flows[i].Name == f.Name {
+			s.flows[i] = f
+			writeMessage(w, http.StatusOK, "Flow '"+f.Name+"' was updated")
+			return
+		}
+	}
+	s.flows = append(s.flows, f)
+	writeMessage(w, http.StatusCreated, "Flow '"+f.Name+"' was created")
+}
+
+// hasFlow reports whether the flow exists; s.mu must be held.
+func (s *Server) hasFlow(name string) bool {
+	return slices.ContainsFunc(s.flows, func(f Flow) bool { return f.Name == name })
+}
+
+// serveTrail answers PUT /trails/{org}/{flow}: 201 begun, 200 updated.
+func (s *Server) serveTrail(w http.ResponseWriter, r *http.Request, flow string) {
+	var in struct {
+		Name        string         `json:"name"`
+		Description string         `json:"description"`
+		OriginURL   string         `json:"origin_url"`
+		UserData    map[string]any `json:"user_data"`
+	}
+	if !readDataJSON(w, r, &in) {
+		return
+	}
+	if !namePattern.MatchString(in.Name) {
+		writeInvalid(w, "name", fmt.Sprintf("'%s' does not match '%s'", in.Name, namePattern))
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.hasFlow(flow) {
+		writeMessage(w, http.StatusNotFound, fmt.Sprintf("Flow '%s' does not exist in organization '%s'", flow, s.org))
+		return
+	}
+	t := Trail{Flow: flow, Name: in.Name, Description: in.Description, OriginURL: in.OriginURL, UserData: in.UserData}
+	for i := range s.trails {
+		if s.trails[i].Flow == flow && s.trails[i].Name == t.Name {
+			s.trails[i] = t
+			writeMessage(w, http.StatusOK, "Trail '"+t.Name+"' was updated")
+			return
+		}
+	}
+	s.trails = append(s.trails, t)
+	writeMessage(w, http.StatusCreated, "Trail '"+t.Name+"' was begun")
+}
+
+// serveAttestation answers POST /attestations/{org}/{flow}/trail/{trail}/{kind}.
+func (s *Server) serveAttestation(w http.ResponseWriter, r *http.Request, flow, trail, kind string) {
+	if kind != "custom" && kind != "generic" && kind != "system" {
+		writeMessage(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	var payload map[string]any
+	var in struct {
+		Name                string            `json:"attestation_name"`
+		TypeName            string            `json:"type_name"`
+		Control             string            `json:"control"`
+		IsCompliant         *bool             `json:"is_compliant"`
+		ArtifactFingerprint string            `json:"artifact_fingerprint"`
+		Annotations         map[string]string `json:"annotations"`
+		Data                json.RawMessage   `json:"attestation_data"`
+	}
+	if !readDataJSON(w, r, &payload, &in) {
+		return
+	}
+	if field, problem := checkAttestation(kind, in.Name, in.TypeName, in.Control, in.Data, in.Annotations); field != "" {
+		writeInvalid(w, field, problem)
+		return
+	}
+	a := Attestation{
+		Flow: flow, Trail: trail, Kind: kind, Name: in.Name, TypeName: in.TypeName, Control: in.Control,
+		Compliant: in.IsCompliant, ArtifactFingerprint: in.ArtifactFingerprint, Annotations: in.Annotations,
+		Data: in.Data, Payload: payload,
+	}
+	if kind == "system" {
+		var d struct {
+			IsCompliant *bool `json:"is_compliant"`
+		}
+		_ = json.Unmarshal(in.Data, &d)
+		a.Compliant = d.IsCompliant
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.hasFlow(flow) {
+		writeMessage(w, http.StatusNotFound, fmt.Sprintf("Flow '%s' does not exist in organization '%s'", flow, s.org))
+		return
+	}
+	if !slices.ContainsFunc(s.trails, func(t Trail) bool { return t.Flow == flow && t.Name == trail }) {
+		writeMessage(w, http.StatusNotFound, fmt.Sprintf("Trail '%s' does not exist in flow '%s'", trail, flow))
+		return
+	}
+	s.attestations = append(s.attestations, a)
+	writeMessage(w, http.StatusCreated, "OK")
+}
+
+// checkAttestation names the invalid field and its problem; "" when the attestation is valid.
+func checkAttestation(kind, name, typeName, control string, data json.RawMessage, annotations map[string]string) (field, problem string) {
+	if name == "" {
+		return "attestation_name", "Field required"
+	}
+	keys := make([]string, 0, len(annotations))
+	for k := range annotations {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !annotationKeyPattern.MatchString(k) {
+			return "annotations", fmt.Sprintf("key '%s' does not match '%s'", k, annotationKeyPattern)
+		}
+	}
+	switch kind {
+	case "custom":
+		if typeName == "" {
+			return "type_name", "Field required"
+		}
+	case "system":
+		var d struct {
+			IsCompliant *bool `json:"is_compliant"`
+		}
+		if typeName != "decision" || control == "" {
+			return "type_name", "a system attestation needs type_name 'decision' and a control"
+		}
+		if json.Unmarshal(data, &d) != nil || d.IsCompliant == nil {
+			return "attestation_data", "is_compliant is required"
+		}
+	}
+	return "", ""
+}
