@@ -51,7 +51,19 @@ type Artifact struct {
 // HasProvenance reports whether Kosli knows where the artifact came from.
 // Without a flow and a commit an artifact cannot be promoted.
 func (a Artifact) HasProvenance() bool {
-	return strings.TrimSpace(a.Flow) != "" && strings.TrimSpace(a.CommitURL) != ""
+	return !blank(a.Flow) && !blank(a.CommitURL)
+}
+
+// blank reports whether s is empty or only white space, without TrimSpace's
+// cost on the common case of a name that starts with a letter.
+func blank(s string) bool {
+	if s == "" {
+		return true
+	}
+	if c := s[0]; c > ' ' && c < 0x80 {
+		return false
+	}
+	return strings.TrimSpace(s) == ""
 }
 
 // Timestamp is Unix seconds that decodes from an integer, a float or null.
@@ -86,75 +98,45 @@ func DecodeDiff(r io.Reader) (Diff, error) {
 
 // ParseDiff is DecodeDiff for bytes already in memory.
 func ParseDiff(data []byte) (Diff, error) {
-	var probe struct {
-		Source     *rawSide  `json:"snappish1"`
-		Target     *rawSide  `json:"snappish2"`
-		Changed    *rawGroup `json:"changed"`
-		NotChanged *rawGroup `json:"not-changed"`
-	}
-	data = bytes.TrimSpace(data)
-	if len(data) == 0 {
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	if len(trimmed) == 0 {
 		return Diff{}, fmt.Errorf("%w: empty input", ErrMalformedDiff)
 	}
-	if data[0] != '{' {
-		return Diff{}, fmt.Errorf("%w: want a JSON object, got %s", ErrMalformedDiff, describeStart(data))
+	if trimmed[0] != '{' {
+		return Diff{}, fmt.Errorf("%w: want a JSON object, got %s", ErrMalformedDiff, describeStart(trimmed))
 	}
-	if err := json.Unmarshal(data, &probe); err != nil {
-		return Diff{}, fmt.Errorf("%w: %s", ErrMalformedDiff, jsonProblem(err))
+	parts, err := scanDiff(data)
+	if err != nil {
+		return Diff{}, fmt.Errorf("%w: %v", ErrMalformedDiff, err)
 	}
+	names := [4]string{"snappish1", "snappish2", "changed", "not-changed"}
 	var missing []string
-	for _, k := range []struct {
-		name string
-		ok   bool
-	}{
-		{"snappish1", probe.Source != nil}, {"snappish2", probe.Target != nil},
-		{"changed", probe.Changed != nil}, {"not-changed", probe.NotChanged != nil},
-	} {
-		if !k.ok {
-			missing = append(missing, `"`+k.name+`"`)
+	for i, p := range parts {
+		if !p.present {
+			missing = append(missing, `"`+names[i]+`"`)
 		}
 	}
 	if len(missing) > 0 {
 		return Diff{}, fmt.Errorf("%w: missing key %s", ErrMalformedDiff, strings.Join(missing, ", "))
 	}
-	for _, s := range []struct {
-		name string
-		side *rawSide
-	}{{"snappish1", probe.Source}, {"snappish2", probe.Target}} {
-		if s.side.SnapshotID == nil {
-			return Diff{}, fmt.Errorf("%w: missing key %q in %q", ErrMalformedDiff, "snapshot_id", s.name)
+	for i, p := range parts {
+		if i < 2 && !p.idSet {
+			return Diff{}, fmt.Errorf("%w: missing key %q in %q", ErrMalformedDiff, "snapshot_id", names[i])
 		}
-		if s.side.Artifacts == nil {
-			return Diff{}, fmt.Errorf("%w: missing key %q in %q", ErrMalformedDiff, "artifacts", s.name)
-		}
-	}
-	for _, g := range []struct {
-		name  string
-		group *rawGroup
-	}{{"changed", probe.Changed}, {"not-changed", probe.NotChanged}} {
-		if g.group.Artifacts == nil {
-			return Diff{}, fmt.Errorf("%w: missing key %q in %q", ErrMalformedDiff, "artifacts", g.name)
+		if !p.artifactsSet {
+			return Diff{}, fmt.Errorf("%w: missing key %q in %q (or null)", ErrMalformedDiff, "artifacts", names[i])
 		}
 	}
 	d := Diff{
-		Source:     Side{SnapshotID: *probe.Source.SnapshotID, Artifacts: *probe.Source.Artifacts},
-		Target:     Side{SnapshotID: *probe.Target.SnapshotID, Artifacts: *probe.Target.Artifacts},
-		Changed:    Group{Artifacts: *probe.Changed.Artifacts},
-		NotChanged: Group{Artifacts: *probe.NotChanged.Artifacts},
+		Source:     Side{SnapshotID: parts[0].id, Artifacts: parts[0].artifacts},
+		Target:     Side{SnapshotID: parts[1].id, Artifacts: parts[1].artifacts},
+		Changed:    Group{Artifacts: parts[2].artifacts},
+		NotChanged: Group{Artifacts: parts[3].artifacts},
 	}
 	if err := d.validate(); err != nil {
 		return Diff{}, err
 	}
 	return d, nil
-}
-
-type rawSide struct {
-	SnapshotID *string     `json:"snapshot_id"`
-	Artifacts  *[]Artifact `json:"artifacts"`
-}
-
-type rawGroup struct {
-	Artifacts *[]Artifact `json:"artifacts"`
 }
 
 func (d Diff) validate() error {
@@ -169,22 +151,6 @@ func (d Diff) validate() error {
 		}
 	}
 	return nil
-}
-
-func jsonProblem(err error) string {
-	var syn *json.SyntaxError
-	if errors.As(err, &syn) {
-		return fmt.Sprintf("invalid JSON at byte %d: %v", syn.Offset, syn)
-	}
-	var typ *json.UnmarshalTypeError
-	if errors.As(err, &typ) {
-		field := typ.Field
-		if field == "" {
-			field = "document"
-		}
-		return fmt.Sprintf("%s: want %s, got JSON %s", field, typ.Type, typ.Value)
-	}
-	return err.Error()
 }
 
 func describeStart(data []byte) string {
