@@ -69,7 +69,10 @@ type Client struct {
 	base      *url.URL
 	host      string // base without credentials, for messages
 	org       string
-	token     secret.Secret
+	// token is behind a pointer: fmt does not call String on unexported
+	// fields, and a Client copied into another struct would print a Secret's
+	// value, but only a pointer's address.
+	token     *secret.Secret
 	http      *http.Client
 	timeout   time.Duration
 	policy    retry.Policy
@@ -87,7 +90,7 @@ func New(opts Options) (*Client, error) {
 	}
 	u, err := url.Parse(host)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("kosli: host %q is not a URL like %s", redactURL(host), DefaultHost)
+		return nil, fmt.Errorf("kosli: host %q is not a URL like %s", describeHost(host), DefaultHost)
 	}
 	if strings.TrimSpace(opts.Org) == "" {
 		return nil, errors.New("kosli: no org given: set KOSLI_ORG")
@@ -96,7 +99,7 @@ func New(opts Options) (*Client, error) {
 		base:      u,
 		host:      strings.TrimRight(u.Redacted(), "/"),
 		org:       opts.Org,
-		token:     opts.Token,
+		token:     &opts.Token,
 		http:      opts.HTTPClient,
 		timeout:   opts.Timeout,
 		policy:    opts.Retry,
@@ -120,21 +123,25 @@ func New(opts Options) (*Client, error) {
 }
 
 // String describes the client without its token.
-func (c *Client) String() string {
+func (c Client) String() string {
 	return fmt.Sprintf("kosli.Client{host: %s, org: %s}", c.host, c.org)
 }
 
 // GoString is String, so that %#v cannot reach the token or the transport either.
-func (c *Client) GoString() string { return c.String() }
+func (c Client) GoString() string { return c.String() }
 
 // Org is the organisation the client works in.
 func (c *Client) Org() string { return c.org }
 
-func redactURL(raw string) string {
-	if u, err := url.Parse(raw); err == nil {
-		return u.Redacted()
+// describeHost shows a rejected host without what may be a credential in it
+// (user info, a query).
+func describeHost(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable)"
 	}
-	return "(unparseable)"
+	u.RawQuery, u.Fragment = "", ""
+	return u.Redacted()
 }
 
 // call is one API operation: everything needed to send it again.
@@ -207,7 +214,7 @@ func (c *Client) attempt(ctx context.Context, k call, n int) ([]byte, int, error
 	}
 	req, err := http.NewRequestWithContext(actx, k.method, c.urlFor(k).String(), body)
 	if err != nil {
-		return nil, 0, fmt.Errorf("kosli: %s: %s", k.endpoint(), secret.Scrub(err.Error(), c.token))
+		return nil, 0, fmt.Errorf("kosli: %s: %s", k.endpoint(), secret.Scrub(err.Error(), *c.token))
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token.Reveal())
 	req.Header.Set("User-Agent", c.userAgent)
@@ -255,7 +262,7 @@ func (c *Client) send(ctx context.Context, req *http.Request, k call) ([]byte, i
 func (c *Client) apiError(k call, resp *http.Response, body []byte) *APIError {
 	e := &APIError{
 		Status:     resp.StatusCode,
-		Message:    secret.Scrub(messageOf(body, resp.Header.Get("Content-Type")), c.token),
+		Message:    secret.Scrub(messageOf(body, resp.Header.Get("Content-Type")), *c.token),
 		RetryAfter: retry.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
 		Endpoint:   k.endpoint(),
 	}
@@ -286,7 +293,7 @@ func (c *Client) transportError(ctx context.Context, k call, err error) error {
 	if errors.As(err, &ue) {
 		cause = ue.Err // its own text repeats the URL
 	}
-	e.cause = secret.Scrub(cause.Error(), c.token)
+	e.cause = secret.Scrub(cause.Error(), *c.token)
 	return e
 }
 
