@@ -66,9 +66,9 @@ type Options struct {
 
 // Client calls the Kosli API. It is safe for concurrent use.
 type Client struct {
-	base      *url.URL
-	host      string // base without credentials, for messages
-	org       string
+	base *url.URL
+	host string // base without credentials, for messages
+	org  string
 	// token is behind a pointer: fmt does not call String on unexported
 	// fields, and a Client copied into another struct would print a Secret's
 	// value, but only a pointer's address.
