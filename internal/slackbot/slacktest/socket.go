@@ -20,11 +20,11 @@ const writeWait = 5 * time.Second
 
 // conn is one open Socket Mode WebSocket.
 type conn struct {
-	id    int
-	ws    *websocket.Conn
-	wmu   sync.Mutex // gorilla allows one writer of data frames at a time
-	stop  chan struct{}
-	once  sync.Once
+	id   int
+	ws   *websocket.Conn
+	wmu  sync.Mutex // gorilla allows one writer of data frames at a time
+	stop chan struct{}
+	once sync.Once
 }
 
 // writeText sends one text frame.
