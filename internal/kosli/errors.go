@@ -269,6 +269,8 @@ func describe(body []byte) string {
 		return "an empty body"
 	case text[0] == '<':
 		return "what looks like HTML"
+	case text[0] == '{':
+		return "a JSON object"
 	case text[0] == '[':
 		return "a JSON array"
 	case text[0] == '"':
