@@ -17,12 +17,15 @@ func TestEnvDiffAndDiff(t *testing.T) {
 	h.srv.SetEnvironment("aws-prod", []kositest.Artifact{running(fpOld, "nginx", 1), running(fpWeb, "web", 3)})
 	h.srv.SetEnvironment("aws-beta", []kositest.Artifact{running(fpNginx, "nginx", 1), running(fpWeb, "web", 3)})
 
-	for name, get := range map[string]func() (release.Diff, error){
-		"EnvDiff": func() (release.Diff, error) { return h.c.EnvDiff(ctx(t), "aws-beta", "aws-prod#1") },
-		"Diff":    func() (release.Diff, error) { return h.c.Diff(ctx(t), "aws-beta", "aws-prod") },
+	for _, c := range []struct {
+		name string
+		get  func() (release.Diff, error)
+	}{
+		{"EnvDiff", func() (release.Diff, error) { return h.c.EnvDiff(ctx(t), "aws-beta", "aws-prod#1") }},
+		{"Diff", func() (release.Diff, error) { return h.c.Diff(ctx(t), "aws-beta", "aws-prod") }},
 	} {
-		t.Run(name, func(t *testing.T) {
-			d, err := get()
+		t.Run(c.name, func(t *testing.T) {
+			d, err := c.get()
 			if err != nil {
 				t.Fatal(err)
 			}
