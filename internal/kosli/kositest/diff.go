@@ -50,17 +50,8 @@ func (s *Server) serveEnvDiff(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		name, expr := splitSnappish(snappish)
-		e, ok := s.envs[name]
-		if !ok {
-			writeMessage(w, http.StatusNotFound, noSuchEnv(name, s.org))
-			return
-		}
-		idx, msg := resolve(e, expr)
-		if msg != "" {
-			status := http.StatusNotFound
-			if len(e.snapshots) == 0 {
-				status = http.StatusBadRequest
-			}
+		e, idx, status, msg := s.find(name, expr)
+		if status != 0 {
 			writeMessage(w, status, msg)
 			return
 		}

@@ -238,24 +238,32 @@ func commitOf(commitURL string) string { return shaTail.FindString(commitURL) }
 func (s *Server) serveSnapshot(w http.ResponseWriter, env, expr string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.envs[env]
-	if !ok {
-		writeMessage(w, http.StatusNotFound, noSuchEnv(env, s.org))
-		return
-	}
-	i, msg := resolve(e, expr)
-	if msg != "" {
-		writeMessage(w, http.StatusNotFound, msg)
+	e, i, status, msg := s.find(env, expr)
+	if status != 0 {
+		writeMessage(w, status, msg)
 		return
 	}
 	writeJSON(w, http.StatusOK, s.snapshotJSON(e, i))
 }
 
+// find resolves an environment and a snapshot expression; when there is no
+// such snapshot it gives the status and message to answer with. s.mu must be held.
+func (s *Server) find(env, expr string) (e *environment, i, status int, msg string) {
+	e, ok := s.envs[env]
+	if !ok {
+		return nil, 0, http.StatusNotFound, noSuchEnv(env, s.org)
+	}
+	if len(e.snapshots) == 0 {
+		return nil, 0, http.StatusBadRequest, fmt.Sprintf("Environment '%s' has no snapshots", e.name)
+	}
+	if i, msg = resolve(e, expr); msg != "" {
+		return nil, 0, http.StatusNotFound, msg
+	}
+	return e, i, 0, ""
+}
+
 // resolve finds the snapshot an expression names; the message says why none.
 func resolve(e *environment, expr string) (int, string) {
-	if len(e.snapshots) == 0 {
-		return 0, fmt.Sprintf("Environment '%s' has no snapshots", e.name)
-	}
 	var (
 		n   int
 		err error
