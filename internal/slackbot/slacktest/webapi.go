@@ -197,6 +197,23 @@ func (s *Server) threadRootLocked(ch *channel, ts string) (string, string) {
 	return m.TS, ""
 }
 
+// newMessageLocked builds a new message from text, blocks and thread_ts,
+// with a fresh ts; the caller sets who posted it and appends it.
+func (s *Server) newMessageLocked(ch *channel, in *apiRequest) (*Message, string) {
+	text, blocks, _, code := s.content(in)
+	if code != "" {
+		return nil, code
+	}
+	if text == "" && blocks == nil && in.get("attachments") == "" {
+		return nil, "no_text"
+	}
+	thread, code := s.threadRootLocked(ch, in.get("thread_ts"))
+	if code != "" {
+		return nil, code
+	}
+	return &Message{Channel: ch.id, TS: s.newTSLocked(), ThreadTS: thread, Text: text, Blocks: blocks}, ""
+}
+
 // wireMessage renders a message the way Slack returns it.
 func (s *Server) wireMessage(m *Message) map[string]any {
 	out := map[string]any{
@@ -224,37 +241,40 @@ func (s *Server) chatPostMessage(in *apiRequest) (map[string]any, string) {
 	if code != "" {
 		return nil, code
 	}
-	text, blocks, _, code := s.content(in)
+	m, code := s.newMessageLocked(ch, in)
 	if code != "" {
 		return nil, code
 	}
-	if text == "" && blocks == nil && in.get("attachments") == "" {
-		return nil, "no_text"
-	}
-	thread, code := s.threadRootLocked(ch, in.get("thread_ts"))
-	if code != "" {
-		return nil, code
-	}
-	m := &Message{Channel: ch.id, TS: s.newTSLocked(), ThreadTS: thread, User: s.opts.BotUserID, Text: text, Blocks: blocks}
+	m.User = s.opts.BotUserID
 	ch.msgs = append(ch.msgs, m)
 	s.publishLocked(EventPosted, m)
 	return map[string]any{"channel": ch.id, "ts": m.TS, "message": s.wireMessage(m)}, ""
+}
+
+// botMessageLocked finds the message chat.update and chat.delete act on:
+// one the bot posted, visible to everyone and not deleted.
+func (s *Server) botMessageLocked(in *apiRequest, notBots string) (*channel, *Message, string) {
+	ch := s.findChannelLocked(in.get("channel"))
+	if ch == nil || !ch.known {
+		return nil, nil, "channel_not_found"
+	}
+	m := s.messageLocked(ch.id, in.get("ts"))
+	if m == nil || m.Deleted || m.Ephemeral {
+		return nil, nil, "message_not_found"
+	}
+	if m.User != s.opts.BotUserID {
+		return nil, nil, notBots
+	}
+	return ch, m, ""
 }
 
 // chatUpdate edits one of the bot's non-ephemeral messages in place; fields
 // not sent are kept.
 // https://api.slack.com/methods/chat.update
 func (s *Server) chatUpdate(in *apiRequest) (map[string]any, string) {
-	ch := s.findChannelLocked(in.get("channel"))
-	if ch == nil || !ch.known {
-		return nil, "channel_not_found"
-	}
-	m := s.messageLocked(ch.id, in.get("ts"))
-	if m == nil || m.Deleted || m.Ephemeral {
-		return nil, "message_not_found"
-	}
-	if m.User != s.opts.BotUserID {
-		return nil, "cant_update_message"
+	ch, m, code := s.botMessageLocked(in, "cant_update_message")
+	if code != "" {
+		return nil, code
 	}
 	text, blocks, hasBlocks, code := s.content(in)
 	if code != "" {
@@ -285,21 +305,11 @@ func (s *Server) chatPostEphemeral(in *apiRequest) (map[string]any, string) {
 	if !ok || user.Deleted {
 		return nil, "user_not_in_channel"
 	}
-	text, blocks, _, code := s.content(in)
+	m, code := s.newMessageLocked(ch, in)
 	if code != "" {
 		return nil, code
 	}
-	if text == "" && blocks == nil && in.get("attachments") == "" {
-		return nil, "no_text"
-	}
-	thread, code := s.threadRootLocked(ch, in.get("thread_ts"))
-	if code != "" {
-		return nil, code
-	}
-	m := &Message{
-		Channel: ch.id, TS: s.newTSLocked(), ThreadTS: thread, User: user.ID,
-		Text: text, Blocks: blocks, Ephemeral: true, VisibleTo: user.ID,
-	}
+	m.User, m.Ephemeral, m.VisibleTo = user.ID, true, user.ID
 	ch.msgs = append(ch.msgs, m)
 	s.publishLocked(EventEphemeral, m)
 	return map[string]any{"message_ts": m.TS}, ""
@@ -308,16 +318,9 @@ func (s *Server) chatPostEphemeral(in *apiRequest) (map[string]any, string) {
 // chatDelete deletes one of the bot's non-ephemeral messages.
 // https://api.slack.com/methods/chat.delete
 func (s *Server) chatDelete(in *apiRequest) (map[string]any, string) {
-	ch := s.findChannelLocked(in.get("channel"))
-	if ch == nil || !ch.known {
-		return nil, "channel_not_found"
-	}
-	m := s.messageLocked(ch.id, in.get("ts"))
-	if m == nil || m.Deleted || m.Ephemeral {
-		return nil, "message_not_found"
-	}
-	if m.User != s.opts.BotUserID {
-		return nil, "cant_delete_message"
+	ch, m, code := s.botMessageLocked(in, "cant_delete_message")
+	if code != "" {
+		return nil, code
 	}
 	m.Deleted = true
 	s.publishLocked(EventDeleted, m)
