@@ -23,7 +23,7 @@ const (
 const timeout = 15 * time.Second
 
 // newFake starts a fake with a channel and three users.
-func newFake(t *testing.T, opts slacktest.Options) *slacktest.Server {
+func newFake(t testing.TB, opts slacktest.Options) *slacktest.Server {
 	t.Helper()
 	fake := slacktest.Start(t, opts)
 	fake.AddChannel(channelID, "releases")
@@ -43,7 +43,7 @@ func newAPI(fake *slacktest.Server, opts ...slack.Option) *slack.Client {
 }
 
 // ctxT returns a context that ends after timeout or with the test.
-func ctxT(t *testing.T) context.Context {
+func ctxT(t testing.TB) context.Context {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), timeout)
 	t.Cleanup(cancel)
@@ -52,7 +52,7 @@ func ctxT(t *testing.T) context.Context {
 
 // runSocket runs a real socketmode client against the fake until the test
 // ends; the test reads its Events.
-func runSocket(t *testing.T, fake *slacktest.Server) *socketmode.Client {
+func runSocket(t testing.TB, fake *slacktest.Server) *socketmode.Client {
 	t.Helper()
 	sm := socketmode.New(newAPI(fake))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -91,7 +91,7 @@ func connected(t *testing.T, fake *slacktest.Server) *socketmode.Client {
 }
 
 // waitFor fails the test unless pred comes to hold.
-func waitFor(t *testing.T, fake *slacktest.Server, what string, pred func(*slacktest.State) bool) {
+func waitFor(t testing.TB, fake *slacktest.Server, what string, pred func(*slacktest.State) bool) {
 	t.Helper()
 	if err := fake.WaitFor(ctxT(t), pred); err != nil {
 		t.Fatalf("waiting for %s: %v", what, err)
@@ -121,7 +121,7 @@ func approvalBlocks(blockID string) []slack.Block {
 
 // serve hands every event of sm to handle on a goroutine that ends with the
 // test, before the client is stopped.
-func serve(t *testing.T, sm *socketmode.Client, handle func(socketmode.Event)) {
+func serve(t testing.TB, sm *socketmode.Client, handle func(socketmode.Event)) {
 	t.Helper()
 	stop, done := make(chan struct{}), make(chan struct{})
 	go func() {
