@@ -106,7 +106,7 @@ func decode(p *problems, data []byte) (raw rawFile, nodes map[string]*yaml.Node,
 		return raw, nil, false
 	}
 
-	w := walker{p: p, nodes: map[string]*yaml.Node{}, budget: walkBudget}
+	w := walker{p: p, nodes: map[string]*yaml.Node{}, budget: walkBudget, active: map[*yaml.Node]bool{}}
 	shapeProblems := len(p.list)
 	w.walk(root, reflect.TypeFor[rawFile](), "")
 	if w.budget < 0 {
@@ -114,9 +114,7 @@ func decode(p *problems, data []byte) (raw rawFile, nodes map[string]*yaml.Node,
 	}
 	shapeOK := len(p.list) == shapeProblems
 
-	strict := yaml.NewDecoder(bytes.NewReader(data))
-	strict.KnownFields(true)
-	if err := strict.Decode(&raw); err != nil {
+	if err := decodeStrict(data, &raw); err != nil {
 		var typeErr *yaml.TypeError
 		switch {
 		case !errors.As(err, &typeErr):
@@ -133,6 +131,20 @@ func decode(p *problems, data []byte) (raw rawFile, nodes map[string]*yaml.Node,
 		}
 	}
 	return raw, w.nodes, true
+}
+
+// decodeStrict decodes data into raw refusing unknown keys. yaml.v3 panics
+// on some malformed merges (a mapping used as a key beside <<); that is an
+// error in the file, not a reason to take the bot down.
+func decodeStrict(data []byte, raw *rawFile) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("yaml: cannot decode: %v", r)
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	return dec.Decode(raw)
 }
 
 // addYAML records an error from the YAML library, keeping its line.
@@ -153,6 +165,7 @@ type walker struct {
 	p      *problems
 	nodes  map[string]*yaml.Node
 	budget int
+	active map[*yaml.Node]bool // mappings being walked, to catch a merge of itself
 }
 
 var nodeType = reflect.TypeFor[yaml.Node]()
@@ -203,6 +216,12 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 // lines; keys brought in by a merge (<<: *defaults) give way to them, as
 // YAML says, instead of counting as set twice.
 func (w *walker) mapping(n *yaml.Node, t reflect.Type, path string, seen map[string]int, merged bool) {
+	if w.active[n] {
+		w.p.add(n.Line, path, "merges itself: its <<: refers to its own anchor")
+		return
+	}
+	w.active[n] = true
+	defer delete(w.active, n)
 	names, fields := fieldsOf(t)
 	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
