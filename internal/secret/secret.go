@@ -13,18 +13,29 @@ import (
 const Redacted = "<redacted>"
 
 // Secret is a credential. Its zero value is the empty secret.
+//
+// The value sits behind a pointer: fmt does not call String on a struct's
+// unexported fields, so a Secret held in one would print its contents if they
+// were a plain string; a pointer prints as an address.
 type Secret struct {
-	value string
+	p *box
 }
 
+type box struct{ value string }
+
 // New wraps a credential.
-func New(value string) Secret { return Secret{value: value} }
+func New(value string) Secret { return Secret{p: &box{value: value}} }
 
 // Reveal returns the credential. Call it only where the credential is sent.
-func (s Secret) Reveal() string { return s.value }
+func (s Secret) Reveal() string {
+	if s.p == nil {
+		return ""
+	}
+	return s.p.value
+}
 
 // IsZero reports whether no credential is set.
-func (s Secret) IsZero() bool { return s.value == "" }
+func (s Secret) IsZero() bool { return s.Reveal() == "" }
 
 // String implements fmt.Stringer.
 func (s Secret) String() string { return Redacted }
@@ -46,8 +57,8 @@ func (s Secret) MarshalZerologObject(e *zerolog.Event) { e.Str("value", Redacted
 // (a URL with a token in it, a remote that repeats the Authorization header).
 func Scrub(text string, secrets ...Secret) string {
 	for _, s := range secrets {
-		if len(s.value) >= 4 {
-			text = strings.ReplaceAll(text, s.value, Redacted)
+		if v := s.Reveal(); len(v) >= 4 {
+			text = strings.ReplaceAll(text, v, Redacted)
 		}
 	}
 	return text

@@ -17,9 +17,20 @@ func TestSecretNeverPrints(t *testing.T) {
 	type holder struct {
 		Token secret.Secret
 	}
+	type private struct {
+		token secret.Secret
+		n     int
+	}
 	h := holder{Token: s}
+	p := private{token: s, n: 1}
 	var outputs []string
 	outputs = append(outputs, fmt.Sprint(s), fmt.Sprintf("%v %+v %#v %s %q", s, h, h, s, s))
+	// fmt does not call String on unexported fields: the value must not show there either.
+	for _, out := range []string{fmt.Sprintf("%v", p), fmt.Sprintf("%+v", p), fmt.Sprintf("%#v", p), fmt.Sprintf("%v", &p)} {
+		if bytes.Contains([]byte(out), []byte(token)) {
+			t.Errorf("token leaked through an unexported field: %q", out)
+		}
+	}
 	b, err := json.Marshal(h)
 	if err != nil {
 		t.Fatal(err)

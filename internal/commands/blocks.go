@@ -1,0 +1,121 @@
+package commands
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	"github.com/slack-go/slack"
+)
+
+// Slack's Block Kit limits (reference/slack.md); slack-go checks almost none,
+// so every message this package builds goes through these.
+const (
+	maxBlocks        = 50
+	maxSectionText   = 3000
+	maxFields        = 10
+	maxFieldText     = 2000
+	maxHeaderText    = 150
+	maxContextElems  = 10
+	maxButtonText    = 75
+	maxFallbackText  = 3000
+	messageCharBudge = 11000 // total block text per message; ~13k has been seen to fail
+)
+
+// Message is one Slack message: blocks and the plain-text fallback that
+// notifications, screen readers and old clients show.
+type Message struct {
+	Text   string        `json:"text"`
+	Blocks []slack.Block `json:"blocks"`
+}
+
+// esc escapes text for mrkdwn: Slack reads &, < and > as control characters.
+func esc(s string) string {
+	if !strings.ContainsAny(s, "&<>") {
+		return s
+	}
+	r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+	return r.Replace(s)
+}
+
+// link is a mrkdwn link; a URL Slack could misread is left as plain text.
+func link(url, label string) string {
+	if url == "" || strings.ContainsAny(url, "<>| ") {
+		return esc(label)
+	}
+	return "<" + url + "|" + esc(label) + ">"
+}
+
+// truncate cuts s to at most n runes, marking the cut with "…".
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+func header(text string) slack.Block {
+	return slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, truncate(text, maxHeaderText), true, false))
+}
+
+func section(mrkdwn string) slack.Block {
+	return slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, truncate(mrkdwn, maxSectionText), false, false), nil, nil)
+}
+
+func contextBlock(mrkdwn ...string) slack.Block {
+	elems := make([]slack.MixedElement, 0, len(mrkdwn))
+	for i, t := range mrkdwn {
+		if i == maxContextElems {
+			break
+		}
+		elems = append(elems, slack.NewTextBlockObject(slack.MarkdownType, truncate(t, maxSectionText), false, false))
+	}
+	return slack.NewContextBlock("", elems...)
+}
+
+// packLines groups lines into sections of at most maxSectionText characters.
+func packLines(lines []string) []string {
+	var out []string
+	var b strings.Builder
+	for _, l := range lines {
+		l = truncate(l, maxSectionText)
+		if b.Len() > 0 && b.Len()+1+len(l) > maxSectionText {
+			out = append(out, b.String())
+			b.Reset()
+		}
+		if b.Len() > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(l)
+	}
+	if b.Len() > 0 {
+		out = append(out, b.String())
+	}
+	return out
+}
+
+// blockChars estimates what a block costs of a message's text budget.
+func blockChars(b slack.Block) int {
+	switch v := b.(type) {
+	case *slack.SectionBlock:
+		n := 0
+		if v.Text != nil {
+			n += len(v.Text.Text)
+		}
+		for _, f := range v.Fields {
+			n += len(f.Text)
+		}
+		return n
+	case *slack.HeaderBlock:
+		return len(v.Text.Text)
+	case *slack.ContextBlock:
+		n := 0
+		for _, e := range v.ContextElements.Elements {
+			if t, ok := e.(*slack.TextBlockObject); ok {
+				n += len(t.Text)
+			}
+		}
+		return n
+	}
+	return 50
+}
