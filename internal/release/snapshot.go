@@ -63,4 +63,6 @@ func (l Links) artifactLinker(ref SnapshotRef) func(fingerprint string) string {
 func (l Links) Flow(flow string) string { return l.base() + "/flows/" + url.PathEscape(flow) }
 
 // Trail links a trail page.
-func (l Links) Trail(flow, trail string) string { return l.Flow(flow) + "/trails/" + url.PathEscape(trail) }
+func (l Links) Trail(flow, trail string) string {
+	return l.Flow(flow) + "/trails/" + url.PathEscape(trail)
+}
