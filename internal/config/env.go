@@ -1,0 +1,206 @@
+package config
+
+import (
+	"errors"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/release-bot/release-bot/internal/secret"
+)
+
+// Defaults for endpoints the environment leaves out. Every base URL is
+// configurable so that tests can point the bot at wire-level fakes, and
+// GitHub Enterprise Server, Kosli's US region and GovSlack can be used.
+const (
+	DefaultSlackAPIURL  = "https://slack.com/api/"
+	DefaultKosliHost    = "https://app.kosli.com"
+	DefaultGitHubAPIURL = "https://api.github.com/"
+)
+
+// Env is what the bot takes from its environment, under the names each
+// ecosystem uses. Every credential is a secret.Secret, so printing or
+// encoding an Env, with any verb, shows "<redacted>" in its place.
+type Env struct {
+	// SlackBotToken (SLACK_BOT_TOKEN, xoxb-…) calls Slack's Web API.
+	SlackBotToken secret.Secret
+	// SlackAppToken (SLACK_APP_TOKEN, xapp-…) opens the Socket Mode connection.
+	SlackAppToken secret.Secret
+	// SlackAPIURL (SLACK_API_URL) is Slack's Web API base; it ends with "/".
+	SlackAPIURL string
+	// KosliHost (KOSLI_HOST) is Kosli's base URL, without a trailing "/".
+	KosliHost string
+	// KosliOrg (KOSLI_ORG) is the Kosli organization whose environments are promoted.
+	KosliOrg string
+	// KosliAPIToken (KOSLI_API_TOKEN) is a Kosli API key.
+	KosliAPIToken secret.Secret
+	// RedisURL (REDIS_URL) may hold a password; empty means an embedded, forgetful Redis.
+	RedisURL secret.Secret
+	// GitHubToken (GITHUB_TOKEN) authenticates to GitHub, unless a GitHub App does.
+	GitHubToken secret.Secret
+	// GitHubAPIURL (GITHUB_API_URL) is GitHub's REST API base; it ends with "/".
+	GitHubAPIURL string
+	// GitHubAppID (GITHUB_APP_ID), 0 when unset.
+	GitHubAppID int64
+	// GitHubAppInstallationID (GITHUB_APP_INSTALLATION_ID), 0 when unset.
+	GitHubAppInstallationID int64
+	// GitHubAppPrivateKeyFile (GITHUB_APP_PRIVATE_KEY_FILE) is the path of the App's PEM key.
+	GitHubAppPrivateKeyFile string
+	// ConfigPath (RELEASE_BOT_CONFIG) is the pipelines file, when no --config flag names one.
+	ConfigPath string
+}
+
+// EnvError is one problem with an environment variable. Its text names the
+// variable and never includes the value.
+type EnvError struct {
+	// Var is the variable's name, e.g. SLACK_BOT_TOKEN.
+	Var string
+	// Problem completes the sentence that starts with the name.
+	Problem string
+}
+
+// Error implements error: "SLACK_BOT_TOKEN must start with xoxb-".
+func (e *EnvError) Error() string { return e.Var + " " + e.Problem }
+
+// FromEnv reads the environment through getenv (os.Getenv in main, a map in
+// tests), trims the values, fills in default endpoints and checks the form
+// of what is set: URLs and numeric ids. Whether everything a command needs
+// is set is for RequireServe (and its kin) to say.
+func FromEnv(getenv func(string) string) (Env, error) {
+	get := func(name string) string { return strings.TrimSpace(getenv(name)) }
+	var errs []error
+	e := Env{
+		SlackBotToken:           secret.New(get("SLACK_BOT_TOKEN")),
+		SlackAppToken:           secret.New(get("SLACK_APP_TOKEN")),
+		KosliOrg:                get("KOSLI_ORG"),
+		KosliAPIToken:           secret.New(get("KOSLI_API_TOKEN")),
+		RedisURL:                secret.New(get("REDIS_URL")),
+		GitHubToken:             secret.New(get("GITHUB_TOKEN")),
+		GitHubAppPrivateKeyFile: get("GITHUB_APP_PRIVATE_KEY_FILE"),
+		ConfigPath:              get("RELEASE_BOT_CONFIG"),
+	}
+	endpoint := func(name, def string, slash bool) string {
+		v := get(name)
+		if v == "" {
+			return def
+		}
+		if problem := checkURL(v, "must be an http or https URL", "http", "https"); problem != "" {
+			errs = append(errs, &EnvError{name, problem + ", such as " + def})
+			return def
+		}
+		if slash && !strings.HasSuffix(v, "/") {
+			v += "/"
+		}
+		if !slash {
+			v = strings.TrimRight(v, "/")
+		}
+		return v
+	}
+	e.SlackAPIURL = endpoint("SLACK_API_URL", DefaultSlackAPIURL, true)
+	e.KosliHost = endpoint("KOSLI_HOST", DefaultKosliHost, false)
+	e.GitHubAPIURL = endpoint("GITHUB_API_URL", DefaultGitHubAPIURL, true)
+
+	if v := e.RedisURL.Reveal(); v != "" {
+		// The value may hold a password: the problem never quotes it.
+		if problem := checkURL(v, "must be a redis://, rediss:// or unix:// URL", "redis", "rediss", "unix"); problem != "" {
+			errs = append(errs, &EnvError{"REDIS_URL", problem + ", such as redis://redis:6379/0"})
+		}
+	}
+	id := func(name string) int64 {
+		v := get(name)
+		if v == "" {
+			return 0
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			errs = append(errs, &EnvError{name, "must be a positive whole number, as shown in the GitHub App's settings"})
+			return 0
+		}
+		return n
+	}
+	e.GitHubAppID = id("GITHUB_APP_ID")
+	e.GitHubAppInstallationID = id("GITHUB_APP_INSTALLATION_ID")
+	return e, errors.Join(errs...)
+}
+
+// checkURL returns what is wrong with an absolute URL of one of the schemes
+// (want, when it is not one), or "". Credentials in an endpoint URL would end up in logs, so they are
+// refused; the error of url.Parse is not used because it quotes the value.
+func checkURL(raw, want string, schemes ...string) string {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return want
+	case u.Scheme == "unix":
+		if u.Path == "" {
+			return want
+		}
+	case u.Host == "" || u.Opaque != "":
+		return want
+	}
+	for _, s := range schemes {
+		if u.Scheme != s {
+			continue
+		}
+		if u.User != nil && schemes[0] == "http" {
+			return "must not hold credentials; put them in the token variables"
+		}
+		if (u.RawQuery != "" || u.Fragment != "") && schemes[0] == "http" {
+			return "must not have a query or a fragment"
+		}
+		return ""
+	}
+	return want
+}
+
+// UsesGitHubApp reports whether GitHub is reached as a GitHub App rather
+// than with GITHUB_TOKEN.
+func (e Env) UsesGitHubApp() bool {
+	return e.GitHubAppID != 0 || e.GitHubAppInstallationID != 0 || e.GitHubAppPrivateKeyFile != ""
+}
+
+// RequireServe checks that everything `bot serve` needs is set: both Slack
+// tokens with their prefixes, Kosli's organization and token, and GitHub
+// credentials, either a token or all three GitHub App variables. It names
+// every missing or wrong variable, never a value.
+func (e Env) RequireServe() error {
+	var errs []error
+	need := func(name string, set bool, hint string) bool {
+		if !set {
+			errs = append(errs, &EnvError{name, "is not set: " + hint})
+		}
+		return set
+	}
+	token := func(name string, s secret.Secret, prefix, hint string, others map[string]string) {
+		if !need(name, !s.IsZero(), hint) || strings.HasPrefix(s.Reveal(), prefix) {
+			return
+		}
+		problem := "must start with " + prefix
+		for otherPrefix, otherVar := range others {
+			if strings.HasPrefix(s.Reveal(), otherPrefix) {
+				problem += "; it holds an " + otherPrefix + " token, which belongs in " + otherVar
+			}
+		}
+		errs = append(errs, &EnvError{name, problem})
+	}
+	token("SLACK_BOT_TOKEN", e.SlackBotToken, "xoxb-",
+		"install the Slack app and copy its Bot User OAuth Token (xoxb-…)", map[string]string{"xapp-": "SLACK_APP_TOKEN"})
+	token("SLACK_APP_TOKEN", e.SlackAppToken, "xapp-",
+		"create an app-level token with connections:write (Basic Information → App-Level Tokens)", map[string]string{"xoxb-": "SLACK_BOT_TOKEN"})
+	need("KOSLI_ORG", e.KosliOrg != "", "name the Kosli organization whose environments are promoted")
+	need("KOSLI_API_TOKEN", !e.KosliAPIToken.IsZero(), "create a Kosli service account and an API key for it")
+
+	switch {
+	case e.UsesGitHubApp() && !e.GitHubToken.IsZero():
+		errs = append(errs, &EnvError{"GITHUB_TOKEN", "is set as well as a GitHub App (GITHUB_APP_*): set one or the other"})
+	case e.UsesGitHubApp():
+		const hint = "a GitHub App needs GITHUB_APP_ID, GITHUB_APP_INSTALLATION_ID and GITHUB_APP_PRIVATE_KEY_FILE"
+		need("GITHUB_APP_ID", e.GitHubAppID != 0, hint)
+		need("GITHUB_APP_INSTALLATION_ID", e.GitHubAppInstallationID != 0, hint)
+		need("GITHUB_APP_PRIVATE_KEY_FILE", e.GitHubAppPrivateKeyFile != "", hint)
+	default:
+		need("GITHUB_TOKEN", !e.GitHubToken.IsZero(),
+			"set a token with Actions read and write, or GITHUB_APP_ID, GITHUB_APP_INSTALLATION_ID and GITHUB_APP_PRIVATE_KEY_FILE for a GitHub App")
+	}
+	return errors.Join(errs...)
+}
