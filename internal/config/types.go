@@ -4,6 +4,7 @@ import (
 	"errors"
 	"regexp"
 	"strings"
+	"unicode"
 )
 
 // ChannelID is a Slack channel id (C0123456789, or G… for an old private
@@ -68,6 +69,13 @@ const (
 	GateWarn Gate = "warn"
 )
 
+func parseGate(s string) (Gate, error) {
+	if g := Gate(s); g == GateEnforce || g == GateWarn {
+		return g, nil
+	}
+	return "", errors.New("must be enforce or warn, not " + quote(s))
+}
+
 // Matrix names the shape of the matrix input sent to the promotion workflow.
 type Matrix string
 
@@ -78,6 +86,37 @@ const (
 	// aws-prod-co-promotion workflow.
 	MatrixCyberDojo Matrix = "cyber-dojo"
 )
+
+func parseMatrix(s string) (Matrix, error) {
+	if m := Matrix(s); m == MatrixDefault || m == MatrixCyberDojo {
+		return m, nil
+	}
+	return "", errors.New("must be default or cyber-dojo, not " + quote(s))
+}
+
+// parseWorkflowFile checks a workflow's file name, which the dispatch API
+// takes in place of the workflow's id.
+func parseWorkflowFile(s string) (string, error) {
+	switch {
+	case strings.ContainsAny(s, `/\`):
+		return "", errors.New("must be a file name in .github/workflows such as promote.yml, without a directory, not " + quote(s))
+	case !strings.HasSuffix(s, ".yml") && !strings.HasSuffix(s, ".yaml") || strings.HasPrefix(s, "."):
+		return "", errors.New("must be a workflow file name ending in .yml or .yaml, not " + quote(s))
+	}
+	return s, nil
+}
+
+// parseRef applies the parts of git check-ref-format that a typo can break.
+func parseRef(s string) (string, error) {
+	bad := strings.ContainsAny(s, "~^:?*[\\") || strings.Contains(s, "..") || strings.Contains(s, "@{") ||
+		strings.HasPrefix(s, "-") || strings.HasPrefix(s, "/") || strings.HasSuffix(s, "/") ||
+		strings.HasSuffix(s, ".") || strings.HasSuffix(s, ".lock") ||
+		strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) })
+	if bad {
+		return "", errors.New("must be a branch or tag name such as main, not " + quote(s))
+	}
+	return s, nil
+}
 
 // Repo is a GitHub repository.
 type Repo struct {

@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"gopkg.in/yaml.v3"
 )
@@ -72,12 +71,7 @@ func (v *validator) pipeline(r *rawPipeline, path string) *Pipeline {
 	if p.From != "" && p.From == p.To {
 		v.p.add(v.line(path+".to"), path+".to", "must not be the same environment as from ("+quote(p.From)+")")
 	}
-	if s, line, ok := v.text(&r.Channel, path+".channel", true); ok {
-		var err error
-		if p.Channel, err = ParseChannelID(s); err != nil {
-			v.p.add(line, path+".channel", err.Error())
-		}
-	}
+	p.Channel, _ = parse(v, &r.Channel, path+".channel", true, ParseChannelID)
 	p.Approvals = v.approvals(r.Approvals, path+".approvals")
 
 	p.Evidence.Flow = p.Name + DefaultFlowSuffix
@@ -97,13 +91,8 @@ func (v *validator) pipeline(r *rawPipeline, path string) *Pipeline {
 	if r.Verify != nil {
 		p.Verify.Timeout = v.duration(&r.Verify.Timeout, path+".verify.timeout", DefaultVerifyTime)
 	}
-	if s, line, ok := v.text(&r.Gate, path+".gate", false); ok {
-		switch g := Gate(s); g {
-		case GateEnforce, GateWarn:
-			p.Gate = g
-		default:
-			v.p.add(line, path+".gate", "must be enforce or warn, not "+quote(s))
-		}
+	if g, ok := parse(v, &r.Gate, path+".gate", false, parseGate); ok {
+		p.Gate = g
 	}
 	if r.DriftReport != nil {
 		p.DriftReport = v.driftReport(r.DriftReport, path+".drift_report")
@@ -171,59 +160,21 @@ func hasHandle(as []Approver) bool {
 
 func (v *validator) workflow(r *rawWorkflow, path string) *Workflow {
 	w := &Workflow{Ref: DefaultRef, Matrix: MatrixDefault, Timeout: DefaultWorkflowTime}
-	if s, line, ok := v.text(&r.Repo, path+".repo", true); ok {
-		var err error
-		if w.Repo, err = ParseRepo(s); err != nil {
-			v.p.add(line, path+".repo", err.Error())
-		}
+	w.Repo, _ = parse(v, &r.Repo, path+".repo", true, ParseRepo)
+	w.File, _ = parse(v, &r.File, path+".file", true, parseWorkflowFile)
+	if ref, ok := parse(v, &r.Ref, path+".ref", false, parseRef); ok {
+		w.Ref = ref
 	}
-	if s, line, ok := v.text(&r.File, path+".file", true); ok {
-		switch {
-		case strings.ContainsAny(s, `/\`):
-			v.p.add(line, path+".file", "must be a file name in .github/workflows such as promote.yml, without a directory, not "+quote(s))
-		case !strings.HasSuffix(s, ".yml") && !strings.HasSuffix(s, ".yaml") || strings.HasPrefix(s, "."):
-			v.p.add(line, path+".file", "must be a workflow file name ending in .yml or .yaml, not "+quote(s))
-		default:
-			w.File = s
-		}
-	}
-	if s, line, ok := v.text(&r.Ref, path+".ref", false); ok {
-		if validRef(s) {
-			w.Ref = s
-		} else {
-			v.p.add(line, path+".ref", "must be a branch or tag name such as main, not "+quote(s))
-		}
-	}
-	if s, line, ok := v.text(&r.Matrix, path+".matrix", false); ok {
-		switch m := Matrix(s); m {
-		case MatrixDefault, MatrixCyberDojo:
-			w.Matrix = m
-		default:
-			v.p.add(line, path+".matrix", "must be default or cyber-dojo, not "+quote(s))
-		}
+	if m, ok := parse(v, &r.Matrix, path+".matrix", false, parseMatrix); ok {
+		w.Matrix = m
 	}
 	w.Timeout = v.duration(&r.Timeout, path+".timeout", w.Timeout)
 	return w
 }
 
-// validRef applies the parts of git check-ref-format that a typo can break.
-func validRef(s string) bool {
-	if strings.ContainsAny(s, "~^:?*[\\") || strings.Contains(s, "..") || strings.Contains(s, "@{") ||
-		strings.HasPrefix(s, "-") || strings.HasPrefix(s, "/") || strings.HasSuffix(s, "/") ||
-		strings.HasSuffix(s, ".") || strings.HasSuffix(s, ".lock") {
-		return false
-	}
-	return !strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) })
-}
-
 func (v *validator) driftReport(r *rawDriftReport, path string) *DriftReport {
 	d := &DriftReport{StaleAfter: DefaultStaleAfter}
-	if s, line, ok := v.text(&r.Schedule, path+".schedule", true); ok {
-		var err error
-		if d.Schedule, err = ParseSchedule(s); err != nil {
-			v.p.add(line, path+".schedule", err.Error())
-		}
-	}
+	d.Schedule, _ = parse(v, &r.Schedule, path+".schedule", true, ParseSchedule)
 	d.QuietWhenEmpty = v.boolean(&r.QuietWhenEmpty, path+".quiet_when_empty")
 	d.StaleAfter = v.duration(&r.StaleAfter, path+".stale_after", d.StaleAfter)
 	return d
@@ -268,17 +219,26 @@ func (v *validator) check(n *yaml.Node, path string, required bool, re *regexp.R
 	return s
 }
 
-func (v *validator) duration(n *yaml.Node, path string, def Duration) Duration {
-	s, line, ok := v.text(n, path, false)
+// parse reads a single value through fn, whose error text is the rule the
+// value broke. ok is false when there was no usable value.
+func parse[T any](v *validator, n *yaml.Node, path string, required bool, fn func(string) (T, error)) (t T, ok bool) {
+	s, line, ok := v.text(n, path, required)
 	if !ok {
-		return def
+		return t, false
 	}
-	d, err := ParseDuration(s)
+	t, err := fn(s)
 	if err != nil {
 		v.p.add(line, path, err.Error())
-		return def
+		return t, false
 	}
-	return d
+	return t, true
+}
+
+func (v *validator) duration(n *yaml.Node, path string, def Duration) Duration {
+	if d, ok := parse(v, n, path, false, ParseDuration); ok {
+		return d
+	}
+	return def
 }
 
 // integer reads a whole number; "2" in quotes is a string, not a number.
