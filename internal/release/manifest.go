@@ -1,0 +1,620 @@
+package release
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/release-bot/release-bot/schema"
+)
+
+// ManifestSchemaVersion is the version of schema/release-manifest.schema.json
+// that NewManifest writes.
+const ManifestSchemaVersion = "1.0.0"
+
+// ArtifactTypeDockerImage is the only artifact type release-bot promotes.
+const ArtifactTypeDockerImage = "docker-image"
+
+// Manifest is a release frozen when it is proposed: which artifacts, by
+// digest, go from one environment to another, and what each replaces. Its
+// digest covers everything else in it; approvals bind to that digest, so what
+// was approved is exactly what ships. The JSON form is described by
+// schema/release-manifest.schema.json.
+type Manifest struct {
+	SchemaVersion string              `json:"schemaVersion"`
+	ReleaseID     string              `json:"releaseId"`
+	Pipeline      string              `json:"pipeline"`
+	Source        EnvironmentSnapshot `json:"source"`
+	Target        EnvironmentSnapshot `json:"target"`
+	// CreatedAt is when the release was proposed, UTC, whole seconds.
+	CreatedAt time.Time          `json:"createdAt"`
+	Proposer  Proposer           `json:"proposer"`
+	Artifacts []ManifestArtifact `json:"artifacts"`
+	Evidence  ManifestEvidence   `json:"evidence"`
+	// SealedDigest is the digest Seal recorded: "sha256:" and hex. It is
+	// written as "digest" and left out of what it hashes.
+	SealedDigest string `json:"digest"`
+}
+
+// EnvironmentSnapshot is one environment as Kosli saw it at proposal time.
+type EnvironmentSnapshot struct {
+	Environment string `json:"environment"`
+	SnapshotID  string `json:"snapshotId"`
+	SnapshotURL string `json:"snapshotUrl"`
+}
+
+// Proposer is the Slack user who proposed a release.
+type Proposer struct {
+	SlackUserID string `json:"slackUserId"`
+	Name        string `json:"name"`
+}
+
+// ManifestArtifact is one artifact to promote. Name, Type, Digest and URI are
+// the fields of a build-once-promote-many release manifest; the rest is what
+// a many-service release adds.
+type ManifestArtifact struct {
+	Service string `json:"service"`
+	Flow    string `json:"flow"`
+	// Name is the image name as Kosli reports it (it may carry a tag and a digest).
+	Name string `json:"name"`
+	Type string `json:"type"`
+	// Digest is "sha256:" and the Kosli fingerprint.
+	Digest string `json:"digest"`
+	// URI is the image by digest: Name without tag or digest, "@", Digest.
+	URI         string         `json:"uri"`
+	Commit      ManifestCommit `json:"commit"`
+	CompareURL  string         `json:"compareUrl"`
+	SnapshotURL string         `json:"snapshotUrl"`
+	// Replaces is the artifact running in the target now; nil for a new service.
+	Replaces   *ReplacedArtifact `json:"replaces"`
+	NewService bool              `json:"newService"`
+}
+
+// ManifestCommit is the commit an artifact was built from.
+type ManifestCommit struct {
+	SHA     string `json:"sha"`
+	RepoURL string `json:"repoUrl"`
+	URL     string `json:"url"`
+}
+
+// ReplacedArtifact is the artifact a promotion takes the place of.
+type ReplacedArtifact struct {
+	Name      string `json:"name"`
+	Digest    string `json:"digest"`
+	CommitSHA string `json:"commitSha"`
+}
+
+// ManifestEvidence is where a release's evidence is recorded in Kosli.
+type ManifestEvidence struct {
+	KosliFlow  string `json:"kosliFlow"`
+	KosliTrail string `json:"kosliTrail"`
+	TrailURL   string `json:"trailUrl"`
+}
+
+// ManifestMeta is what a manifest holds beside the plan.
+type ManifestMeta struct {
+	ReleaseID, Pipeline      string
+	CreatedAt                time.Time
+	ProposerID, ProposerName string
+	// Evidence is the release's trail: its Flow, Trail and URL go into the manifest.
+	Evidence Evidence
+}
+
+// NewManifest freezes a plan into a sealed manifest that follows the schema.
+// It refuses a refused plan, an empty one, and artifacts it could not name by
+// digest (a fingerprint that is not a sha256) or tell apart (two flows for
+// one service).
+func NewManifest(p *Plan, meta ManifestMeta) (*Manifest, error) {
+	switch {
+	case p == nil:
+		return nil, errors.New("release manifest: no plan")
+	case p.Refused():
+		return nil, fmt.Errorf("release manifest: the plan is refused: %s", p.Refusals()[0])
+	case len(p.Promotions) == 0:
+		return nil, errors.New("release manifest: the plan has nothing to promote")
+	case meta.CreatedAt.IsZero():
+		return nil, errors.New("release manifest: no creation time")
+	}
+	source, target, err := snapshotPages(p)
+	if err != nil {
+		return nil, fmt.Errorf("release manifest: %w", err)
+	}
+	m := &Manifest{
+		SchemaVersion: ManifestSchemaVersion,
+		ReleaseID:     meta.ReleaseID,
+		Pipeline:      meta.Pipeline,
+		Source:        EnvironmentSnapshot{Environment: p.Source.Environment, SnapshotID: p.Source.ID, SnapshotURL: source},
+		Target:        EnvironmentSnapshot{Environment: p.Target.Environment, SnapshotID: p.Target.ID, SnapshotURL: target},
+		CreatedAt:     meta.CreatedAt.UTC().Truncate(time.Second),
+		Proposer:      Proposer{SlackUserID: meta.ProposerID, Name: meta.ProposerName},
+		Artifacts:     make([]ManifestArtifact, 0, len(p.Promotions)),
+		Evidence:      ManifestEvidence{KosliFlow: meta.Evidence.Flow, KosliTrail: meta.Evidence.Trail, TrailURL: meta.Evidence.URL},
+	}
+	for i := range p.Promotions {
+		a, err := manifestArtifact(&p.Promotions[i])
+		if err != nil {
+			return nil, fmt.Errorf("release manifest: %w", err)
+		}
+		m.Artifacts = append(m.Artifacts, a)
+	}
+	if err := m.Seal(); err != nil {
+		return nil, err
+	}
+	tree, err := m.tree()
+	if err != nil {
+		return nil, err
+	}
+	if err := validateManifest(tree); err != nil {
+		return nil, fmt.Errorf("release manifest: %w", err)
+	}
+	return m, nil
+}
+
+func manifestArtifact(pr *Promotion) (ManifestArtifact, error) {
+	in := &pr.Incoming
+	digest, err := fingerprintDigest(pr.Service, in.Fingerprint)
+	if err != nil {
+		return ManifestArtifact{}, err
+	}
+	repo := imageRepository(in.ImageName)
+	if repo == "" {
+		return ManifestArtifact{}, fmt.Errorf("service %s: image name %q names no image", pr.Service, in.ImageName)
+	}
+	a := ManifestArtifact{
+		Service: pr.Service, Flow: in.Flow, Name: in.ImageName, Type: ArtifactTypeDockerImage,
+		Digest: digest, URI: repo + "@" + digest,
+		Commit:     ManifestCommit{SHA: in.Commit.SHA, RepoURL: in.Commit.RepoURL, URL: in.Commit.URL},
+		CompareURL: pr.DiffURL, SnapshotURL: in.SnapshotURL,
+		NewService: pr.New(),
+	}
+	if o := pr.Outgoing; o != nil {
+		od, err := fingerprintDigest(pr.Service+" (outgoing)", o.Fingerprint)
+		if err != nil {
+			return ManifestArtifact{}, err
+		}
+		a.Replaces = &ReplacedArtifact{Name: o.ImageName, Digest: od, CommitSHA: o.Commit.SHA}
+	}
+	return a, nil
+}
+
+// fingerprintDigest is "sha256:" + a Kosli fingerprint, which must be a sha256.
+func fingerprintDigest(service, fp string) (string, error) {
+	if len(fp) != 64 || strings.Trim(fp, "0123456789abcdef") != "" {
+		return "", fmt.Errorf("service %s: fingerprint %q is not a sha256 (64 lower-case hex digits)", service, fp)
+	}
+	return "sha256:" + fp, nil
+}
+
+// imageRepository is an image reference without its tag or digest:
+// "host:5000/a/b:v1@sha256:…" → "host:5000/a/b".
+func imageRepository(name string) string {
+	if i := strings.IndexByte(name, '@'); i >= 0 {
+		name = name[:i]
+	}
+	if i := strings.LastIndexByte(name, ':'); i > strings.LastIndexByte(name, '/') {
+		name = name[:i]
+	}
+	return name
+}
+
+// snapshotPages finds the Kosli pages of the plan's two snapshots. The plan
+// holds them only as artifact links (page + "?fingerprint=…"); the target's
+// page is built from the source's host and org, since a release of new
+// services only has no artifact link into the target.
+func snapshotPages(p *Plan) (source, target string, err error) {
+	link := p.Promotions[0].Incoming.SnapshotURL
+	source, _, _ = strings.Cut(link, "?")
+	suffix := "/environments/" + url.PathEscape(p.Source.Environment) + "/snapshots/" + url.PathEscape(p.Source.Index)
+	base, ok := strings.CutSuffix(source, suffix)
+	i := strings.LastIndexByte(base, '/')
+	if !ok || i < 0 {
+		return "", "", fmt.Errorf("cannot read Kosli's host and org from the snapshot link %q", link)
+	}
+	org, err := url.PathUnescape(base[i+1:])
+	if err != nil {
+		return "", "", fmt.Errorf("cannot read Kosli's org from the snapshot link %q", link)
+	}
+	return source, Links{Host: base[:i], Org: org}.Snapshot(p.Target), nil
+}
+
+// Digest is "sha256:" and the hex sha256 of the manifest's canonical JSON
+// (RFC 8785) without its digest field.
+func (m *Manifest) Digest() (string, error) {
+	tree, err := m.tree()
+	if err != nil {
+		return "", err
+	}
+	return contentDigest(tree)
+}
+
+// Seal records the manifest's digest in it.
+func (m *Manifest) Seal() error {
+	d, err := m.Digest()
+	if err != nil {
+		return err
+	}
+	m.SealedDigest = d
+	return nil
+}
+
+// Marshal writes the sealed manifest indented for people, with a final
+// newline. A manifest that is not sealed, or changed since, is refused.
+func (m *Manifest) Marshal() ([]byte, error) {
+	d, err := m.Digest()
+	if err != nil {
+		return nil, err
+	}
+	if m.SealedDigest == "" {
+		return nil, errors.New("release manifest: not sealed")
+	}
+	if d != m.SealedDigest {
+		return nil, fmt.Errorf("release manifest: changed after sealing: %w", &DigestMismatchError{Sealed: m.SealedDigest, Content: d})
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(m); err != nil {
+		return nil, fmt.Errorf("release manifest: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// tree is the manifest as a decoded JSON document.
+func (m *Manifest) tree() (any, error) {
+	data, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("release manifest: %w", err)
+	}
+	return parseJSON(data)
+}
+
+// contentDigest hashes a manifest document without its top-level "digest".
+func contentDigest(tree any) (string, error) {
+	obj, ok := tree.(map[string]any)
+	if !ok {
+		return "", errors.New("release manifest: not a JSON object")
+	}
+	content := make(map[string]any, len(obj))
+	for k, v := range obj {
+		if k != "digest" {
+			content[k] = v
+		}
+	}
+	canon, err := appendCanonical(nil, content)
+	if err != nil {
+		return "", fmt.Errorf("release manifest: %w", err)
+	}
+	sum := sha256.Sum256(canon)
+	return "sha256:" + hex.EncodeToString(sum[:]), nil
+}
+
+// DigestMismatchError says a manifest's content no longer hashes to the
+// digest sealed in it: it was changed after it was sealed.
+type DigestMismatchError struct {
+	// Sealed is the digest the manifest states; Content is what its content hashes to.
+	Sealed, Content string
+}
+
+func (e *DigestMismatchError) Error() string {
+	return "digest mismatch: file says " + e.Sealed + ", content hashes to " + e.Content
+}
+
+// ParseManifest reads a manifest strictly: unknown, missing or mis-cased
+// fields, nulls where a value belongs, duplicate names and trailing data are
+// errors, so the Manifest holds exactly what the document says. It checks
+// neither the schema nor the digest: see VerifyManifest.
+func ParseManifest(data []byte) (*Manifest, error) {
+	tree, err := parseJSON(data)
+	if err != nil {
+		return nil, fmt.Errorf("release manifest: %w", err)
+	}
+	return decodeManifest(data, tree)
+}
+
+// VerifyManifest checks that a manifest follows the schema (a
+// *schema.ValidationError lists each problem with its JSON pointer) and that
+// its content still hashes to its digest (a *DigestMismatchError otherwise:
+// it was changed after it was sealed). Anything else, such as input that is
+// not JSON, is a plain error.
+func VerifyManifest(data []byte) (*Manifest, error) {
+	tree, err := parseJSON(data)
+	if err != nil {
+		return nil, fmt.Errorf("release manifest: %w", err)
+	}
+	if err := schema.ValidateReleaseManifest(tree); err != nil {
+		return nil, err
+	}
+	content, err := contentDigest(tree)
+	if err != nil {
+		return nil, err
+	}
+	if sealed := tree.(map[string]any)["digest"].(string); sealed != content {
+		return nil, &DigestMismatchError{Sealed: sealed, Content: content}
+	}
+	if err := checkRules(tree); err != nil {
+		return nil, err
+	}
+	return decodeManifest(data, tree)
+}
+
+func decodeManifest(data []byte, tree any) (*Manifest, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var m Manifest
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("release manifest: %w", err)
+	}
+	// encoding/json matches names regardless of case and lets null and
+	// absent fields pass: whatever does not come back out the same way
+	// was not written as release-bot writes it.
+	again, err := m.tree()
+	if err != nil {
+		return nil, err
+	}
+	if ptr, what := firstDifference(tree, again, ""); ptr != "" || what != "" {
+		return nil, fmt.Errorf("release manifest: %s: %s", pointerOrDocument(ptr), what)
+	}
+	return &m, nil
+}
+
+// validateManifest checks the schema and the rules it states but cannot express.
+func validateManifest(tree any) error {
+	if err := schema.ValidateReleaseManifest(tree); err != nil {
+		return err
+	}
+	return checkRules(tree)
+}
+
+// checkRules checks, in a document that follows the schema, the rules the
+// schema states but cannot express: services are unique, and each uri
+// references its artifact's digest.
+func checkRules(tree any) error {
+	var problems []schema.Problem
+	seen := map[string]int{}
+	for i, v := range tree.(map[string]any)["artifacts"].([]any) {
+		a := v.(map[string]any)
+		ptr := fmt.Sprintf("/artifacts/%d", i)
+		service, digest, uri := a["service"].(string), a["digest"].(string), a["uri"].(string)
+		if first, dup := seen[service]; dup {
+			problems = append(problems, schema.Problem{Pointer: ptr + "/service", Message: fmt.Sprintf("service %q is also /artifacts/%d: one artifact per service", service, first)})
+		} else {
+			seen[service] = i
+		}
+		if !strings.HasSuffix(uri, "@"+digest) {
+			problems = append(problems, schema.Problem{Pointer: ptr + "/uri", Message: fmt.Sprintf("%q does not reference the artifact's digest %s", uri, digest)})
+		}
+	}
+	if len(problems) > 0 {
+		return &schema.ValidationError{Schema: schema.ReleaseManifestID, Problems: problems}
+	}
+	return nil
+}
+
+func pointerOrDocument(ptr string) string {
+	if ptr == "" {
+		return "the document"
+	}
+	return ptr
+}
+
+// parseJSON decodes one JSON value into maps, slices, strings, json.Number,
+// bools and nil, refusing what cannot be hashed one way (RFC 8785 wants
+// I-JSON): bytes that are not UTF-8, a name twice in one object, and
+// anything after the value.
+func parseJSON(data []byte) (any, error) {
+	if !utf8.Valid(data) {
+		return nil, errors.New("invalid JSON: not UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	v, err := parseValue(dec, "")
+	if errors.Is(err, io.EOF) {
+		return nil, errors.New("invalid JSON: empty input")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("invalid JSON: %w", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("invalid JSON: data after the top-level value")
+	}
+	return v, nil
+}
+
+func parseValue(dec *json.Decoder, ptr string) (any, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch tok {
+	case json.Delim('{'):
+		obj := map[string]any{}
+		for dec.More() {
+			k, err := dec.Token()
+			if err != nil {
+				return nil, err
+			}
+			key := k.(string)
+			if _, dup := obj[key]; dup {
+				return nil, fmt.Errorf("%s: name %q appears twice", pointerOrDocument(ptr), key)
+			}
+			if obj[key], err = parseValue(dec, ptr+"/"+pointerEscaper.Replace(key)); err != nil {
+				return nil, err
+			}
+		}
+		_, err = dec.Token()
+		return obj, err
+	case json.Delim('['):
+		arr := []any{}
+		for dec.More() {
+			v, err := parseValue(dec, fmt.Sprintf("%s/%d", ptr, len(arr)))
+			if err != nil {
+				return nil, err
+			}
+			arr = append(arr, v)
+		}
+		_, err = dec.Token()
+		return arr, err
+	}
+	return tok, nil
+}
+
+var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
+
+// appendCanonical writes v as RFC 8785 (JCS) canonical JSON: object names
+// sorted by UTF-16 code units, no insignificant white space, strings escaped
+// only where JSON must, numbers as integers (all a manifest could hold).
+func appendCanonical(b []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case bool:
+		return strconv.AppendBool(b, v), nil
+	case string:
+		return appendJCSString(b, v), nil
+	case json.Number:
+		f, err := strconv.ParseFloat(string(v), 64)
+		if err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+			return nil, fmt.Errorf("number %s: only integers up to 2^53 can be hashed", v)
+		}
+		return strconv.AppendInt(b, int64(f), 10), nil
+	case []any:
+		b = append(b, '[')
+		for i, e := range v {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = appendCanonical(b, e); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, ']'), nil
+	case map[string]any:
+		keys := slices.Collect(maps.Keys(v))
+		slices.SortFunc(keys, func(x, y string) int {
+			return slices.Compare(utf16.Encode([]rune(x)), utf16.Encode([]rune(y)))
+		})
+		b = append(b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(appendJCSString(b, k), ':')
+			var err error
+			if b, err = appendCanonical(b, v[k]); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, '}'), nil
+	}
+	return nil, fmt.Errorf("cannot hash a %T", v)
+}
+
+// appendJCSString quotes s as RFC 8785 does (ECMAScript's JSON.stringify):
+// `"` and `\` escaped, control characters as \b \t \n \f \r or \u00xx,
+// everything else as its UTF-8 bytes.
+func appendJCSString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c == '\b':
+			b = append(b, `\b`...)
+		case c == '\t':
+			b = append(b, `\t`...)
+		case c == '\n':
+			b = append(b, `\n`...)
+		case c == '\f':
+			b = append(b, `\f`...)
+		case c == '\r':
+			b = append(b, `\r`...)
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}
+
+// firstDifference finds where two documents differ: the JSON pointer and
+// what differs there, or "", "" when they are the same. a is the document
+// as read, b as written again.
+func firstDifference(a, b any, ptr string) (string, string) {
+	switch a := a.(type) {
+	case map[string]any:
+		bo, ok := b.(map[string]any)
+		if !ok {
+			return pointerOrDocument(ptr), "want " + jsonKind(b) + ", got an object"
+		}
+		keys := slices.Sorted(maps.Keys(a))
+		for _, k := range keys {
+			if _, ok := bo[k]; !ok {
+				return ptr + "/" + pointerEscaper.Replace(k), "unknown field"
+			}
+		}
+		for _, k := range slices.Sorted(maps.Keys(bo)) {
+			if _, ok := a[k]; !ok {
+				return ptr + "/" + pointerEscaper.Replace(k), "missing"
+			}
+		}
+		for _, k := range keys {
+			if p, what := firstDifference(a[k], bo[k], ptr+"/"+pointerEscaper.Replace(k)); what != "" {
+				return p, what
+			}
+		}
+		return "", ""
+	case []any:
+		ba, ok := b.([]any)
+		if !ok || len(a) != len(ba) {
+			return pointerOrDocument(ptr), "want " + jsonKind(b) + ", got " + jsonKind(a)
+		}
+		for i := range a {
+			if p, what := firstDifference(a[i], ba[i], fmt.Sprintf("%s/%d", ptr, i)); what != "" {
+				return p, what
+			}
+		}
+		return "", ""
+	}
+	switch {
+	case a == b:
+		return "", ""
+	case jsonKind(a) != jsonKind(b):
+		return pointerOrDocument(ptr), "want " + jsonKind(b) + ", got " + jsonKind(a)
+	}
+	return pointerOrDocument(ptr), fmt.Sprintf("%q is not in the form release-bot writes (%q)", a, b)
+}
+
+// jsonKind names the kind of a decoded JSON value.
+func jsonKind(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "a boolean"
+	case string:
+		return "a string"
+	case json.Number:
+		return "a number"
+	case []any:
+		return fmt.Sprintf("an array of %d", len(v))
+	case map[string]any:
+		return "an object"
+	}
+	return fmt.Sprintf("%T", v)
+}
