@@ -338,4 +338,3 @@ func bigDiff(n int) *release.Diff {
 	}
 	return d
 }
-
