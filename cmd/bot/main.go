@@ -55,8 +55,9 @@ type command func(ctx context.Context, args []string, io stdio, getenv func(stri
 
 func commands() map[string]command {
 	return map[string]command{
-		"plan":    runPlan,
-		"version": runVersion,
+		"plan":     runPlan,
+		"manifest": runManifest,
+		"version":  runVersion,
 	}
 }
 
