@@ -1,0 +1,165 @@
+// Package store keeps release state in Redis so that any number of bot
+// replicas share it. Every change of shared state is one atomic Redis
+// operation: a Lua compare-and-set (scripts.go) or SET NX PX, never a read
+// followed by a write.
+//
+// Key layout (prefix "rb:" by default):
+//
+//	rb:release:{id}               hash: state, version, digest, pipeline, required, expires_at_ms, body (JSON)
+//	rb:release:{id}:approvals     hash: user id → Approval JSON (HSETNX: a person counts once)
+//	rb:release:{id}:history       list of Transition JSON, oldest first
+//	rb:release:{id}:manifest      the manifest bytes
+//	rb:pipeline:{name}:active     the id of the pipeline's open release: one at a time
+//	rb:pipeline:{name}:releases   zset of release ids scored by creation time (ms)
+//	rb:seq:{pipeline}:{day}       the day's id counter
+//	rb:once:{key}                 dedup markers (Once)
+//	rb:lease:{name}               leases (AcquireLease), value = owner
+//
+// A release's keys get the retention expiry when it reaches a terminal state.
+// The scripts touch the keys of one release and of its pipeline; on Redis
+// Cluster use a prefix with a hash tag, such as "{rb}:", so that all keys
+// share a slot.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/release-bot/release-bot/internal/release"
+)
+
+// DefaultPrefix namespaces every key the store writes.
+const DefaultPrefix = "rb:"
+
+// DefaultRetention is how long a finished release is kept.
+const DefaultRetention = 90 * 24 * time.Hour
+
+// seqTTL keeps a day's id counter a little longer than the day in any zone.
+const seqTTL = 72 * time.Hour
+
+// Options configures a Store. The zero value is usable.
+type Options struct {
+	// Prefix is put before every key; DefaultPrefix when empty.
+	Prefix string
+	// Now is the clock; time.Now when nil. Expiry of approvals, history
+	// timestamps and creation times all read it, so tests can move it.
+	Now func() time.Time
+	// Retention is how long a release's keys live after it ends; DefaultRetention when zero.
+	Retention time.Duration
+}
+
+// Store is release state in Redis. It is safe for concurrent use, and any
+// number of Stores (in any number of processes) may share one Redis.
+type Store struct {
+	rdb       redis.UniversalClient
+	prefix    string
+	now       func() time.Time
+	retention time.Duration
+}
+
+// New returns a Store over rdb. It does no I/O; see Ping.
+func New(rdb redis.UniversalClient, opts Options) *Store {
+	s := &Store{rdb: rdb, prefix: opts.Prefix, now: opts.Now, retention: opts.Retention}
+	if s.prefix == "" {
+		s.prefix = DefaultPrefix
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.retention <= 0 {
+		s.retention = DefaultRetention
+	}
+	return s
+}
+
+// Errors the store returns; test them with errors.Is.
+var (
+	// ErrNotFound: no release has that id (or it outlived its retention).
+	ErrNotFound = errors.New("release not found")
+	// ErrConflict: the release changed between reading it and writing it, or
+	// its state does not allow the change. A *ConflictError says its state now.
+	ErrConflict = errors.New("release changed concurrently")
+	// ErrExists: Create was given an id that is already taken.
+	ErrExists = errors.New("release id already exists")
+	// ErrInvalidMove: the transition is not in the state graph from any state
+	// the caller allows; a programming error, not a race.
+	ErrInvalidMove = errors.New("transition not allowed by the state graph")
+)
+
+// ConflictError says what a release is now when a compare-and-set lost.
+type ConflictError struct {
+	ID      string
+	State   release.State
+	Version int64
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("release %s is %s (version %d): %v", e.ID, e.State, e.Version, ErrConflict)
+}
+
+// Is makes errors.Is(err, ErrConflict) true.
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+// ActiveReleaseError is Create's answer when the pipeline already has an
+// open release; ID lets the bot link to it.
+type ActiveReleaseError struct {
+	Pipeline string
+	ID       string
+	State    release.State
+}
+
+func (e *ActiveReleaseError) Error() string {
+	return fmt.Sprintf("pipeline %s already has an open release: %s (%s)", e.Pipeline, e.ID, e.State)
+}
+
+func (s *Store) releaseKey(id string) string { return s.prefix + "release:" + id }
+
+// releaseKeys are the keys one release owns, in the order the scripts expect.
+func (s *Store) releaseKeys(id string) []string {
+	k := s.releaseKey(id)
+	return []string{k, k + ":approvals", k + ":history", k + ":manifest"}
+}
+
+func (s *Store) activeKey(pipeline string) string {
+	return s.prefix + "pipeline:" + pipeline + ":active"
+}
+func (s *Store) indexKey(pipeline string) string {
+	return s.prefix + "pipeline:" + pipeline + ":releases"
+}
+
+// Ping checks that Redis answers, for readiness.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis ping: %w", err)
+	}
+	return nil
+}
+
+// NextID returns the next release id of pipeline for day, as people say it:
+// "prod-2026-11-24-1", then "-2". The day is taken in day's own location;
+// the counter outlives the day by a little, so pass today, not an old day.
+func (s *Store) NextID(ctx context.Context, pipeline string, day time.Time) (string, error) {
+	date := day.Format(time.DateOnly)
+	key := s.prefix + "seq:" + pipeline + ":" + date
+	var incr *redis.IntCmd
+	if _, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		incr = p.Incr(ctx, key)
+		p.Expire(ctx, key, seqTTL)
+		return nil
+	}); err != nil {
+		return "", fmt.Errorf("next release id: %w", err)
+	}
+	return pipeline + "-" + date + "-" + strconv.FormatInt(incr.Val(), 10), nil
+}
+
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
