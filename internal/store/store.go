@@ -98,6 +98,7 @@ type ConflictError struct {
 	Version int64
 }
 
+// Error says what the release is now; for logs, not for people.
 func (e *ConflictError) Error() string {
 	return fmt.Sprintf("release %s is %s (version %d): %v", e.ID, e.State, e.Version, ErrConflict)
 }
@@ -113,6 +114,7 @@ type ActiveReleaseError struct {
 	State    release.State
 }
 
+// Error names the open release; for logs, not for people.
 func (e *ActiveReleaseError) Error() string {
 	return fmt.Sprintf("pipeline %s already has an open release: %s (%s)", e.Pipeline, e.ID, e.State)
 }
