@@ -53,9 +53,10 @@ Run "bot <command> --help" for a command's flags.
 
 type command func(ctx context.Context, args []string, io stdio, getenv func(string) string, now func() time.Time) int
 
-func commands() map[string]command {
+func subcommands() map[string]command {
 	return map[string]command{
 		"plan":     runPlan,
+		"serve":    runServe,
 		"manifest": runManifest,
 		"version":  runVersion,
 	}
@@ -66,7 +67,7 @@ func run(ctx context.Context, args []string, io stdio, getenv func(string) strin
 		_, _ = io.out.Write([]byte(usage))
 		return exitOK
 	}
-	cmd, ok := commands()[args[0]]
+	cmd, ok := subcommands()[args[0]]
 	if !ok {
 		errorf(io.err, "bot: unknown command %q (commands: plan, serve, manifest, sandbox, version)", args[0])
 		return exitUsage

@@ -170,3 +170,14 @@ func (c *Config) PipelinesInChannel(channelID ChannelID) []*Pipeline {
 	}
 	return in
 }
+
+// HasWorkflows reports whether some pipeline dispatches a GitHub workflow,
+// and so whether GitHub credentials are needed.
+func (c *Config) HasWorkflows() bool {
+	for _, p := range c.Pipelines {
+		if p.Workflow != nil {
+			return true
+		}
+	}
+	return false
+}

@@ -161,9 +161,10 @@ func (e Env) UsesGitHubApp() bool {
 
 // RequireServe checks that everything `bot serve` needs is set: both Slack
 // tokens with their prefixes, Kosli's organization and token, and GitHub
-// credentials, either a token or all three GitHub App variables. It names
-// every missing or wrong variable, never a value.
-func (e Env) RequireServe() error {
+// credentials, either a token or all three GitHub App variables, when
+// github is true (some pipeline dispatches a workflow). It names every
+// missing or wrong variable, never a value.
+func (e Env) RequireServe(github bool) error {
 	var errs []error
 	need := func(name string, set bool, hint string) bool {
 		if !set {
@@ -198,7 +199,7 @@ func (e Env) RequireServe() error {
 		need("GITHUB_APP_ID", e.GitHubAppID != 0, hint)
 		need("GITHUB_APP_INSTALLATION_ID", e.GitHubAppInstallationID != 0, hint)
 		need("GITHUB_APP_PRIVATE_KEY_FILE", e.GitHubAppPrivateKeyFile != "", hint)
-	default:
+	case github:
 		need("GITHUB_TOKEN", !e.GitHubToken.IsZero(),
 			"set a token with Actions read and write, or GITHUB_APP_ID, GITHUB_APP_INSTALLATION_ID and GITHUB_APP_PRIVATE_KEY_FILE for a GitHub App")
 	}

@@ -51,7 +51,7 @@ func TestFromEnvDefaults(t *testing.T) {
 	if e.SlackBotToken.Reveal() != botToken || e.RedisURL.Reveal() != "redis://:"+redisPass+"@redis:6379/0" || e.KosliOrg != "cyber-dojo" {
 		t.Errorf("values not read: %+v", e)
 	}
-	if err := e.RequireServe(); err != nil {
+	if err := e.RequireServe(true); err != nil {
 		t.Errorf("RequireServe: %v", err)
 	}
 }
@@ -84,7 +84,7 @@ func TestFromEnvNormalizesEndpoints(t *testing.T) {
 	if !e.UsesGitHubApp() || !e.GitHubToken.IsZero() {
 		t.Error("UsesGitHubApp = false, or a GitHub token appeared")
 	}
-	if err := e.RequireServe(); err != nil {
+	if err := e.RequireServe(true); err != nil {
 		t.Errorf("RequireServe with a GitHub App: %v", err)
 	}
 }
@@ -148,7 +148,7 @@ func TestRequireServe(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = e.RequireServe()
+			err = e.RequireServe(true)
 			secrettest.AssertErrAbsent(t, err, allSecrets...)
 			assertEnvErrors(t, err, tc.want)
 		})
@@ -193,5 +193,20 @@ func TestEnvNeverPrintsSecrets(t *testing.T) {
 		if !strings.Contains(out, "redacted") || !strings.Contains(out, "ghe.example.com") {
 			t.Errorf("output lacks the redaction or the non-secret values: %s", out)
 		}
+	}
+}
+
+func TestRequireServeWithoutWorkflowsNeedsNoGitHub(t *testing.T) {
+	e, err := config.FromEnv(func(k string) string {
+		return map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "KOSLI_ORG": "o", "KOSLI_API_TOKEN": "k"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.RequireServe(false); err != nil {
+		t.Errorf("RequireServe(false): %v", err)
+	}
+	if err := e.RequireServe(true); err == nil || !strings.Contains(err.Error(), "GITHUB_TOKEN is not set") {
+		t.Errorf("RequireServe(true) = %v", err)
 	}
 }

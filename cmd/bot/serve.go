@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+	"github.com/slack-go/slack/socketmode"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/release-bot/release-bot/internal/commands"
+	"github.com/release-bot/release-bot/internal/config"
+	"github.com/release-bot/release-bot/internal/kosli"
+	"github.com/release-bot/release-bot/internal/metrics"
+	"github.com/release-bot/release-bot/internal/ops"
+	"github.com/release-bot/release-bot/internal/release"
+	"github.com/release-bot/release-bot/internal/slackbot"
+	"github.com/release-bot/release-bot/internal/store"
+)
+
+const serveHelp = `Usage: bot serve [--config FILE] [--listen ADDR] [flags]
+
+Runs the Slack bot over Socket Mode. Secrets and endpoints come from the
+environment (SLACK_BOT_TOKEN, SLACK_APP_TOKEN, KOSLI_ORG, KOSLI_API_TOKEN, …;
+see the README); pipelines from the YAML file (--config or RELEASE_BOT_CONFIG).
+
+Flags:
+`
+
+// serveOptions is everything serve needs, read from flags and the environment.
+type serveOptions struct {
+	Env    config.Env
+	Config *config.Config
+	// Listen is the ops address (/healthz, /readyz, /metrics).
+	Listen string
+	// Drain is how long work in flight may finish after SIGTERM.
+	Drain          time.Duration
+	Workers, Queue int
+	Logger         zerolog.Logger
+	Now            func() time.Time
+	// Mux, when set, is served on the ops address too (the sandbox's page).
+	Mux *http.ServeMux
+	// Started, when set, is told the ops address once the bot listens.
+	Started func(opsAddr string)
+	// KosliTimeout bounds reading Kosli for one command (default 30s).
+	KosliTimeout time.Duration
+}
+
+func runServe(ctx context.Context, args []string, io stdio, getenv func(string) string, now func() time.Time) int {
+	fs := newFlags("bot serve")
+	configPath := fs.String("config", "", "the pipelines file (default $RELEASE_BOT_CONFIG)")
+	listen := fs.String("listen", ":8080", "address of /healthz, /readyz and /metrics")
+	drain := fs.Duration("drain", 25*time.Second, "how long work in flight may finish after SIGTERM")
+	workers := fs.Int("workers", 8, "commands handled at once")
+	queue := fs.Int("queue", 64, "commands waiting for a worker before 'busy, try again'")
+	if done, code := parseFlags(fs, args, io, serveHelp); done {
+		return code
+	}
+	env, err := config.FromEnv(getenv)
+	if err != nil {
+		errorf(io.err, "bot serve: %v", err)
+		return exitUsage
+	}
+	if *configPath == "" {
+		*configPath = env.ConfigPath
+	}
+	if *configPath == "" {
+		errorf(io.err, "bot serve: no pipelines file: pass --config FILE or set RELEASE_BOT_CONFIG")
+		return exitUsage
+	}
+	cfg, err := config.Load(*configPath)
+	if err != nil {
+		errorf(io.err, "bot serve: %v", err)
+		return exitUsage
+	}
+	if err := env.RequireServe(cfg.HasWorkflows()); err != nil {
+		errorf(io.err, "bot serve: %v", err)
+		return exitUsage
+	}
+	log := zerolog.New(io.out).With().Timestamp().Str("service", "release-bot").Logger()
+	err = serve(ctx, serveOptions{
+		Env: env, Config: cfg, Listen: *listen, Drain: *drain, Workers: *workers, Queue: *queue,
+		Logger: log, Now: now,
+	})
+	if err != nil {
+		log.Error().Err(err).Msg("release-bot stopped")
+		errorf(io.err, "bot serve: %v", err)
+		return exitFailure
+	}
+	log.Info().Msg("release-bot stopped")
+	return exitOK
+}
+
+// serve runs the bot until ctx ends: the Socket Mode loop and the ops server
+// under one errgroup, state in Redis.
+func serve(ctx context.Context, o serveOptions) error {
+	log := o.Logger
+	m := metrics.New()
+
+	redisURL := o.Env.RedisURL.Reveal()
+	if redisURL == "" {
+		url, stop, err := store.Embedded()
+		if err != nil {
+			return fmt.Errorf("starting the embedded Redis: %w", err)
+		}
+		defer stop()
+		redisURL = url
+		log.Warn().Msg("REDIS_URL is not set: running on an embedded in-memory Redis. " +
+			"Releases and approvals are LOST when this process stops, and replicas cannot share them. Set REDIS_URL in production.")
+	}
+	ropts, err := redis.ParseURL(redisURL)
+	if err != nil {
+		return errors.New("REDIS_URL is not a redis:// or rediss:// URL")
+	}
+	rdb := redis.NewClient(ropts)
+	defer rdb.Close()
+	st := store.New(rdb, store.Options{Now: o.Now, Retention: time.Duration(o.Config.Settings.Retention)})
+
+	kc, err := kosli.New(kosli.Options{
+		Host: o.Env.KosliHost, Org: o.Env.KosliOrg, Token: o.Env.KosliAPIToken,
+		UserAgent: "release-bot/" + version, Logger: log, Observe: m.ObserveKosli,
+	})
+	if err != nil {
+		return err
+	}
+	api := slackbot.NewAPI(slackbot.APIOptions{
+		BotToken: o.Env.SlackBotToken, AppToken: o.Env.SlackAppToken, APIURL: o.Env.SlackAPIURL, Logger: log,
+	})
+	handler := commands.New(commands.Deps{
+		Config: o.Config, Slack: api, Kosli: kc,
+		Links: release.Links{Host: o.Env.KosliHost, Org: o.Env.KosliOrg},
+		Now:   o.Now, Logger: log, Metrics: m, KosliTimeout: o.KosliTimeout,
+	})
+	loop, err := slackbot.New(slackbot.Options{
+		Socket: socketmode.New(api.Client()), Handler: handler, Dedup: st, Busy: api,
+		Workers: o.Workers, Queue: o.Queue, Drain: o.Drain, Logger: log, Metrics: m,
+	})
+	if err != nil {
+		return err
+	}
+	srv, err := ops.New(ops.Options{
+		Listen: o.Listen, Registry: m.Registry, Logger: log, Mux: o.Mux,
+		Ready: map[string]ops.Check{
+			"socket": func(context.Context) error {
+				if !loop.Connected() {
+					return errors.New("socket mode is not connected")
+				}
+				return nil
+			},
+			"redis": st.Ping,
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", o.Listen, err)
+	}
+	log.Info().Str("ops", srv.Addr()).Int("pipelines", len(o.Config.Pipelines)).Str("version", version).Msg("release-bot starting")
+	if o.Started != nil {
+		o.Started(srv.Addr())
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		// The loop ending (SIGTERM or a fatal Slack error) ends the ops server too.
+		err := loop.Run(gctx)
+		if err == nil && ctx.Err() == nil {
+			err = errors.New("socket mode loop ended")
+		}
+		return err
+	})
+	g.Go(func() error { return srv.Run(gctx) })
+	err = g.Wait()
+	if ctx.Err() != nil && err == nil {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,41 @@
+package commands
+
+import (
+	"context"
+
+	"github.com/slack-go/slack"
+)
+
+// Interaction answers a button click or a submitted dialog. A click on
+// something the bot no longer knows (an old message, a removed feature) is
+// answered, never dropped.
+func (h *Handler) Interaction(ctx context.Context, cb slack.InteractionCallback) {
+	log := h.d.Logger.With().Str("user", cb.User.ID).Str("channel", cb.Channel.ID).Logger()
+	action := ""
+	if len(cb.ActionCallback.BlockActions) > 0 {
+		action = cb.ActionCallback.BlockActions[0].ActionID
+	}
+	outcome := "stale"
+	defer func() { h.d.Metrics.Commands.WithLabelValues("click:"+truncate(action, 40), outcome).Inc() }()
+	if s := h.d.Config.Settings; s.TeamID != "" && cb.Team.ID != s.TeamID {
+		log.Warn().Str("team", cb.Team.ID).Msg("click from another workspace refused")
+		outcome = "refused"
+		h.clickReply(ctx, cb, "This release-bot does not serve this workspace.")
+		return
+	}
+	log.Info().Str("action", action).Msg("click on a button this bot does not know")
+	h.clickReply(ctx, cb, "That button is no longer active.")
+}
+
+// clickReply answers the person who clicked, visible to them only.
+func (h *Handler) clickReply(ctx context.Context, cb slack.InteractionCallback, text string) {
+	if cb.ResponseURL == "" {
+		return
+	}
+	err := h.d.Slack.Respond(ctx, cb.ResponseURL, &slack.WebhookMessage{
+		ResponseType: slack.ResponseTypeEphemeral, ReplaceOriginal: false, Text: text,
+	})
+	if err != nil {
+		h.d.Logger.Warn().Err(err).Msg("could not answer a click")
+	}
+}

@@ -1,0 +1,267 @@
+package slackbot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/slack-go/slack"
+
+	"github.com/release-bot/release-bot/internal/retry"
+	"github.com/release-bot/release-bot/internal/secret"
+)
+
+// APIOptions configures the Web API client.
+type APIOptions struct {
+	BotToken secret.Secret
+	// AppToken opens Socket Mode connections (apps.connections.open).
+	AppToken secret.Secret
+	// APIURL is Slack's Web API base ending in "/" (SLACK_API_URL); default https://slack.com/api/.
+	APIURL     string
+	HTTPClient *http.Client
+	// Timeout bounds one call (default 10s).
+	Timeout time.Duration
+	Retry   retry.Policy
+	Logger  zerolog.Logger
+	// PostInterval spaces chat.postMessage calls to one channel (default 1s after a burst of 3):
+	// Slack allows about one message per second per channel.
+	PostInterval time.Duration
+	// CacheFor is how long user and user-group lookups are cached (default 1m; usergroups.* is Tier 2).
+	CacheFor time.Duration
+	Now      func() time.Time
+}
+
+// API is release-bot's use of Slack's Web API: posting and updating
+// messages, answering through response_urls, and reading who people are.
+type API struct {
+	client *slack.Client
+	opts   APIOptions
+
+	mu     sync.Mutex
+	pacers map[string]*pacer
+	users  map[string]cached[*slack.User]
+	groups cached[[]slack.UserGroup]
+}
+
+type cached[T any] struct {
+	value T
+	at    time.Time
+	ok    bool
+}
+
+// NewAPI builds the client; the bot token is revealed to slack-go only.
+func NewAPI(opts APIOptions) *API {
+	if opts.APIURL == "" {
+		opts.APIURL = "https://slack.com/api/"
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	if opts.Retry.Attempts == 0 {
+		opts.Retry = retry.Policy{Attempts: 4, Base: time.Second, Max: 30 * time.Second}
+	}
+	if opts.PostInterval <= 0 {
+		opts.PostInterval = time.Second
+	}
+	if opts.CacheFor <= 0 {
+		opts.CacheFor = time.Minute
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	hc := opts.HTTPClient
+	if hc == nil {
+		hc = &http.Client{}
+	}
+	c := slack.New(opts.BotToken.Reveal(), slack.OptionAPIURL(opts.APIURL), slack.OptionHTTPClient(hc),
+		slack.OptionAppLevelToken(opts.AppToken.Reveal()))
+	return &API{client: c, opts: opts, pacers: map[string]*pacer{}, users: map[string]cached[*slack.User]{}}
+}
+
+// Client is the underlying slack-go client, for the Socket Mode client to share.
+func (a *API) Client() *slack.Client { return a.client }
+
+// classify retries Slack's 429s after their Retry-After, and 5xx.
+func classify(err error) retry.Decision {
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		return retry.Decision{Retry: true, After: rl.RetryAfter}
+	}
+	var sc slack.StatusCodeError
+	if errors.As(err, &sc) && sc.Retryable() {
+		return retry.Again
+	}
+	return retry.Stop
+}
+
+func (a *API) call(ctx context.Context, method string, op func(ctx context.Context) error) error {
+	err := retry.Do(ctx, a.opts.Retry, classify, func(ctx context.Context) error {
+		cctx, cancel := context.WithTimeout(ctx, a.opts.Timeout)
+		defer cancel()
+		return op(cctx)
+	})
+	if err != nil {
+		return fmt.Errorf("slack %s: %w", method, err)
+	}
+	return nil
+}
+
+// PostMessage posts to a channel, in a thread when threadTS is set, and
+// returns the message's ts. Posts to one channel are paced.
+func (a *API) PostMessage(ctx context.Context, channel, threadTS, text string, blocks []slack.Block) (string, error) {
+	if err := a.pace(ctx, channel); err != nil {
+		return "", err
+	}
+	opts := []slack.MsgOption{slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)}
+	if threadTS != "" {
+		opts = append(opts, slack.MsgOptionTS(threadTS))
+	}
+	var ts string
+	err := a.call(ctx, "chat.postMessage", func(ctx context.Context) error {
+		var err error
+		_, ts, err = a.client.PostMessageContext(ctx, channel, opts...)
+		return err
+	})
+	return ts, err
+}
+
+// UpdateMessage replaces a message the bot posted.
+func (a *API) UpdateMessage(ctx context.Context, channel, ts, text string, blocks []slack.Block) error {
+	return a.call(ctx, "chat.update", func(ctx context.Context) error {
+		_, _, _, err := a.client.UpdateMessageContext(ctx, channel, ts, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+		return err
+	})
+}
+
+// PostEphemeral shows a message to one person in a channel.
+func (a *API) PostEphemeral(ctx context.Context, channel, user, text string, blocks []slack.Block) error {
+	return a.call(ctx, "chat.postEphemeral", func(ctx context.Context) error {
+		_, err := a.client.PostEphemeralContext(ctx, channel, user, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+		return err
+	})
+}
+
+// Respond answers through a response_url. The URL is a credential: it is
+// never logged nor put in an error.
+func (a *API) Respond(ctx context.Context, responseURL string, msg *slack.WebhookMessage) error {
+	err := retry.Do(ctx, a.opts.Retry, classify, func(ctx context.Context) error {
+		cctx, cancel := context.WithTimeout(ctx, a.opts.Timeout)
+		defer cancel()
+		return slack.PostWebhookCustomHTTPContext(cctx, responseURL, a.httpClient(), msg)
+	})
+	if err != nil {
+		var sc slack.StatusCodeError
+		if errors.As(err, &sc) {
+			return fmt.Errorf("slack response_url: HTTP %d", sc.Code)
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("slack response_url: %w", ctx.Err())
+		}
+		return errors.New("slack response_url: the request failed")
+	}
+	return nil
+}
+
+func (a *API) httpClient() *http.Client {
+	if a.opts.HTTPClient != nil {
+		return a.opts.HTTPClient
+	}
+	return http.DefaultClient
+}
+
+// Busy tells a person the bot is too busy to take their request.
+func (a *API) Busy(ctx context.Context, responseURL, _, _ string) {
+	err := a.Respond(ctx, responseURL, &slack.WebhookMessage{
+		ResponseType: slack.ResponseTypeEphemeral,
+		Text:         ":hourglass: release-bot is busy right now. Please try again in a moment.",
+	})
+	if err != nil {
+		a.opts.Logger.Warn().Err(err).Msg("could not say busy")
+	}
+}
+
+// User returns a person's profile, cached for CacheFor.
+func (a *API) User(ctx context.Context, id string) (*slack.User, error) {
+	now := a.opts.Now()
+	a.mu.Lock()
+	c, ok := a.users[id]
+	a.mu.Unlock()
+	if ok && now.Sub(c.at) < a.opts.CacheFor {
+		return c.value, nil
+	}
+	var u *slack.User
+	err := a.call(ctx, "users.info", func(ctx context.Context) error {
+		var err error
+		u, err = a.client.GetUserInfoContext(ctx, id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	a.users[id] = cached[*slack.User]{value: u, at: now, ok: true}
+	a.mu.Unlock()
+	return u, nil
+}
+
+// UserGroups lists the workspace's user groups with their members, cached for CacheFor.
+func (a *API) UserGroups(ctx context.Context) ([]slack.UserGroup, error) {
+	now := a.opts.Now()
+	a.mu.Lock()
+	c := a.groups
+	a.mu.Unlock()
+	if c.ok && now.Sub(c.at) < a.opts.CacheFor {
+		return c.value, nil
+	}
+	var groups []slack.UserGroup
+	err := a.call(ctx, "usergroups.list", func(ctx context.Context) error {
+		var err error
+		groups, err = a.client.GetUserGroupsContext(ctx, slack.GetUserGroupsOptionIncludeUsers(true))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	a.groups = cached[[]slack.UserGroup]{value: groups, at: now, ok: true}
+	a.mu.Unlock()
+	return groups, nil
+}
+
+// pacer is a token bucket per channel: a burst of postBurst, then one post
+// per interval. Tokens may go negative: each waiter reserves its slot.
+type pacer struct {
+	mu     sync.Mutex
+	tokens float64
+	last   time.Time
+}
+
+const postBurst = 3
+
+func (a *API) pace(ctx context.Context, channel string) error {
+	a.mu.Lock()
+	p := a.pacers[channel]
+	if p == nil {
+		p = &pacer{tokens: postBurst, last: a.opts.Now()}
+		a.pacers[channel] = p
+	}
+	a.mu.Unlock()
+
+	p.mu.Lock()
+	now := a.opts.Now()
+	if elapsed := now.Sub(p.last); elapsed > 0 {
+		p.tokens = min(postBurst, p.tokens+float64(elapsed)/float64(a.opts.PostInterval))
+		p.last = now
+	}
+	var wait time.Duration
+	if p.tokens < 1 {
+		wait = time.Duration((1 - p.tokens) * float64(a.opts.PostInterval))
+	}
+	p.tokens--
+	p.mu.Unlock()
+	return retry.Sleep(ctx, wait)
+}
