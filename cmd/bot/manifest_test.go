@@ -48,22 +48,15 @@ func TestManifestVerify(t *testing.T) {
 
 func TestManifestVerifyBadInput(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, body string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
 	cases := []struct {
 		name  string
 		args  []string
 		stdin string
 		want  string
 	}{
-		{"garbage", []string{"verify", write("g.json", "\x00\x01 not json")}, "", "g.json: release manifest: invalid JSON at byte 1: invalid character '\\x00' looking for beginning of value"},
+		{"garbage", []string{"verify", "-"}, "\x00\x01 not json", "stdin: release manifest: invalid JSON at byte 1: invalid character '\\x00' looking for beginning of value"},
 		{"truncated", []string{"verify", "-"}, `{"schemaVersion": "1.0.0",`, "stdin: release manifest: invalid JSON: unexpected end of input"},
-		{"empty", []string{"verify", write("e.json", "")}, "", "e.json: release manifest: invalid JSON: empty input"},
+		{"empty", []string{"verify", "-"}, " \n", "stdin: release manifest: invalid JSON: empty input"},
 		{"missing file", []string{"verify", filepath.Join(dir, "nope.json")}, "", "nope.json: no such file"},
 		{"a directory", []string{"verify", dir}, "", "is a directory"},
 		{"no subcommand", nil, "", "say what to do: bot manifest verify FILE"},

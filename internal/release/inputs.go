@@ -54,7 +54,7 @@ func (e *TooLargeError) Error() string {
 		return fmt.Sprintf("this release's workflow inputs take %s characters; GitHub accepts at most %s — propose fewer services",
 			thousands(e.Size), thousands(e.Limit))
 	}
-	return fmt.Sprintf("this release needs %s workflow inputs; GitHub accepts at most %s — the workflow's inputs must be fewer",
+	return fmt.Sprintf("this release needs %s workflow inputs; GitHub accepts at most %s",
 		thousands(e.Size), thousands(e.Limit))
 }
 

@@ -352,15 +352,13 @@ func VerifyManifest(data []byte) (*Manifest, error) {
 }
 
 func decodeManifest(data []byte, tree any) (*Manifest, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var m Manifest
-	if err := dec.Decode(&m); err != nil {
+	if err := json.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("release manifest: %w", err)
 	}
-	// encoding/json matches names regardless of case and lets null and
-	// absent fields pass: whatever does not come back out the same way
-	// was not written as release-bot writes it.
+	// encoding/json skips unknown names, matches names regardless of case
+	// and lets null and absent fields pass: whatever does not come back out
+	// the same way was not written as release-bot writes it.
 	again, err := m.tree()
 	if err != nil {
 		return nil, err

@@ -425,7 +425,7 @@ func TestParseManifestIsStrict(t *testing.T) {
 		data []byte
 		want string
 	}{
-		{"unknown field", edit(`"newService": false`, `"newService": false, "extra": 1`), `unknown field "extra"`},
+		{"unknown field", edit(`"newService": false`, `"newService": false, "extra": 1`), "/artifacts/0/extra: unknown field"},
 		{"name in the wrong case", edit(`"releaseId"`, `"ReleaseId"`), "/ReleaseId: unknown field"},
 		{"null for a string", edit(`"pipeline": "prod"`, `"pipeline": null`), "/pipeline: want a string, got null"},
 		{"missing field", edit(`"pipeline": "prod",`, ``), "/pipeline: missing"},
