@@ -116,6 +116,7 @@ type ValidationError struct {
 	Problems []Problem
 }
 
+// Error lists the problems on one line, each with its JSON pointer.
 func (e *ValidationError) Error() string {
 	lines := make([]string, len(e.Problems))
 	for i, p := range e.Problems {

@@ -45,6 +45,7 @@ type TooLargeError struct {
 	Size, Limit int
 }
 
+// Error says which limit the release exceeds and what to do, for the proposer.
 func (e *TooLargeError) Error() string {
 	switch e.Reason {
 	case TooManyLegs:

@@ -309,6 +309,7 @@ type DigestMismatchError struct {
 	Sealed, Content string
 }
 
+// Error is "digest mismatch: file says …, content hashes to …".
 func (e *DigestMismatchError) Error() string {
 	return "digest mismatch: file says " + e.Sealed + ", content hashes to " + e.Content
 }
