@@ -43,7 +43,7 @@ pipelines:
 
 // bot is one running `serve` against fake Slack, fake Kosli and a real redis-server.
 type bot struct {
-	t      *testing.T
+	t      testing.TB
 	slack  *slacktest.Server
 	kosli  *kositest.Server
 	logs   *secrettest.Log
@@ -55,7 +55,7 @@ type bot struct {
 type botOption func(*serveOptions)
 
 // startBot runs serve until the test ends; the diff fixture seeds Kosli.
-func startBot(t *testing.T, fixture string, opts ...botOption) *bot {
+func startBot(t testing.TB, fixture string, opts ...botOption) *bot {
 	t.Helper()
 	fs := slacktest.Start(t, slacktest.Options{BotToken: botToken, AppToken: appToken})
 	fs.AddChannel(releaseChannel, "releases")
