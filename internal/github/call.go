@@ -1,0 +1,211 @@
+package github
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/bradleyfalzon/ghinstallation/v2"
+	gh "github.com/google/go-github/v60/github"
+
+	"github.com/release-bot/release-bot/internal/retry"
+	"github.com/release-bot/release-bot/internal/secret"
+)
+
+// call is one API operation, as errors and logs name it.
+type call struct {
+	method string
+	// path is below the base URL, escaped, without a query: "repos/acme/app/actions/runs/7".
+	path      string
+	releaseID string
+	// write marks a call that must not be repeated once GitHub may have acted on it.
+	write bool
+	// notFound, when set, says what a 404 means here.
+	notFound string
+}
+
+func (k call) endpoint() string { return k.method + " /" + k.path }
+
+// do runs send under the retry policy, one go-github client and one timeout per attempt.
+func (c *Client) do(ctx context.Context, k call, send func(ctx context.Context, api *gh.Client) (*gh.Response, error)) error {
+	n := 0
+	return retry.Do(ctx, c.policy, retryable(k.write, c.policy.Max), func(ctx context.Context) error {
+		n++
+		actx, cancel := context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+		start := time.Now()
+		resp, err := send(actx, c.api())
+		err = c.errorOf(ctx, actx, k, resp, err)
+		status := 0
+		if resp != nil && resp.Response != nil {
+			status = resp.StatusCode
+		}
+		ev := c.log.Debug()
+		var rl *RateLimitError
+		if errors.As(err, &rl) {
+			ev = c.log.Warn().Dur("retry_after", rl.RetryAfter).Bool("secondary", rl.Secondary)
+		}
+		if k.releaseID != "" {
+			ev = ev.Str("release_id", k.releaseID)
+		}
+		ev = ev.Str("endpoint", k.endpoint()).Int("attempt", n).Int("status", status).Dur("took", time.Since(start))
+		if err != nil {
+			ev = ev.Err(err)
+		}
+		ev.Msg("github request")
+		return err
+	})
+}
+
+// errorOf turns what go-github returned for one attempt into this package's
+// errors; nil for success, 202 Accepted included.
+func (c *Client) errorOf(ctx, actx context.Context, k call, resp *gh.Response, err error) error {
+	if err == nil {
+		return nil
+	}
+	var accepted *gh.AcceptedError
+	if errors.As(err, &accepted) {
+		return nil
+	}
+	if ctx.Err() != nil {
+		// The caller gave up (shutdown, its own deadline): not GitHub's doing, and not worth a retry.
+		return fmt.Errorf("github: %s abandoned: %w", k.endpoint(), ctx.Err())
+	}
+	var app *ghinstallation.HTTPError
+	if errors.As(err, &app) && app.Response != nil {
+		return c.appTokenError(app)
+	}
+	if resp != nil && resp.Response != nil && resp.StatusCode >= 300 {
+		return c.apiError(k, resp.Response, err)
+	}
+	if resp != nil && resp.Response != nil && actx.Err() == nil {
+		// A 2xx whose body go-github could not decode.
+		return fmt.Errorf("github: %s answered %d with a body that is not what the endpoint returns: %s",
+			k.endpoint(), resp.StatusCode, c.scrub(err.Error()))
+	}
+	un := &UnreachableError{Endpoint: k.endpoint(), err: err, NotSent: dialFailed(err)}
+	var ne net.Error
+	if errors.Is(actx.Err(), context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		un.Timeout = c.timeout
+		return un
+	}
+	cause := err
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		cause = ue.Err // its own text repeats the URL
+	}
+	un.cause = c.scrub(cause.Error())
+	return un
+}
+
+// apiError reads a non-2xx answer: a rate limit, or an APIError with a hint.
+func (c *Client) apiError(k call, r *http.Response, err error) error {
+	msg := c.scrub(messageOf(r, err))
+	remaining := r.Header.Get("X-RateLimit-Remaining")
+	var abuse *gh.AbuseRateLimitError
+	limited := r.StatusCode == http.StatusTooManyRequests ||
+		(r.StatusCode == http.StatusForbidden && (remaining == "0" || r.Header.Get("Retry-After") != "" || errors.As(err, &abuse)))
+	if limited {
+		now := c.now()
+		rl := &RateLimitError{Status: r.StatusCode, Message: msg, Endpoint: k.endpoint(), Secondary: remaining != "0",
+			RetryAfter: retry.ParseRetryAfter(r.Header.Get("Retry-After"), now)}
+		if !rl.Secondary {
+			if secs, perr := strconv.ParseInt(r.Header.Get("X-RateLimit-Reset"), 10, 64); perr == nil && secs > 0 {
+				rl.Reset = time.Unix(secs, 0)
+				if rl.RetryAfter == 0 && rl.Reset.After(now) {
+					rl.RetryAfter = rl.Reset.Sub(now)
+				}
+			}
+		}
+		return rl
+	}
+	e := &APIError{Status: r.StatusCode, Message: msg, Endpoint: k.endpoint()}
+	switch e.Status {
+	case http.StatusUnauthorized:
+		e.hint = "GitHub rejected the credentials: check " + c.auth
+	case http.StatusForbidden:
+		e.hint = "the GitHub credentials lack permission: they need Actions read and write on the workflow's repository" +
+			" (a fine-grained token's \"Actions: read and write\", a classic token's \"repo\", or the App's Actions permission)"
+	case http.StatusNotFound:
+		e.hint = k.notFound
+	}
+	return e
+}
+
+// appTokenError is the installation token endpoint refusing the App.
+func (c *Client) appTokenError(he *ghinstallation.HTTPError) error {
+	r := he.Response
+	msg := ""
+	if r.Body != nil {
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+		_ = r.Body.Close()
+		msg = c.scrub(summarise(string(body)))
+	}
+	return &APIError{
+		Status: r.StatusCode, Message: msg,
+		Endpoint: fmt.Sprintf("POST /app/installations/%d/access_tokens", he.InstallationID),
+		hint:     "GitHub would not give the App an installation token: check " + c.auth,
+	}
+}
+
+// messageOf is GitHub's message from go-github's error, else the body's first words.
+func messageOf(r *http.Response, err error) string {
+	var (
+		er    *gh.ErrorResponse
+		rl    *gh.RateLimitError
+		abuse *gh.AbuseRateLimitError
+	)
+	switch {
+	case errors.As(err, &er) && er.Message != "":
+		msg := er.Message
+		for _, d := range er.Errors {
+			if d.Message != "" {
+				msg += "; " + d.Message
+			}
+		}
+		return summarise(msg)
+	case errors.As(err, &rl) && rl.Message != "":
+		return summarise(rl.Message)
+	case errors.As(err, &abuse) && abuse.Message != "":
+		return summarise(abuse.Message)
+	}
+	if r.Body == nil {
+		return ""
+	}
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 64<<10)) // go-github put the body back
+	text := strings.TrimSpace(string(body))
+	if strings.HasPrefix(text, "<") {
+		return "an HTML page"
+	}
+	return summarise(text)
+}
+
+// maxMessage bounds a message kept from an answer.
+const maxMessage = 300
+
+func summarise(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) <= maxMessage {
+		return s
+	}
+	cut := maxMessage
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+func (c *Client) scrub(text string) string {
+	if c.token == nil {
+		return text
+	}
+	return secret.Scrub(text, *c.token)
+}
