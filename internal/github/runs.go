@@ -51,7 +51,7 @@ type Job struct {
 	// Name is the job's display name, cut by GitHub to 100 characters.
 	Name string
 	// Status is one of the Status constants; Conclusion is set once it is completed.
-	Status, Conclusion       string
+	Status, Conclusion     string
 	StartedAt, CompletedAt time.Time
 	HTMLURL                string
 }
