@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +27,7 @@ const (
 	alice          = "U0ALICE0001"
 	bob            = "U0BOB000001"
 	carol          = "U0CAROL0001"
+	dave           = "U0DAVE00001" // a guest
 	botToken       = "xoxb-e2e-bot-token-123"
 	appToken       = "xapp-e2e-app-token-456"
 )
@@ -41,18 +43,45 @@ pipelines:
     approvals: { required: 2, approvers: ["@release-managers", "U0CAROL0001"], expire_after: 24h }
 `
 
-// bot is one running `serve` against fake Slack, fake Kosli and a real redis-server.
+// bot is `serve` against fake Slack, fake Kosli and a real redis-server;
+// more instances (replicas, restarts) can share the same fakes and Redis.
 type bot struct {
-	t      testing.TB
-	slack  *slacktest.Server
-	kosli  *kositest.Server
-	logs   *secrettest.Log
+	t     testing.TB
+	slack *slacktest.Server
+	kosli *kositest.Server
+	redis *redistest.Server
+	logs  *secrettest.Log
+	clock *testClock
+	base  serveOptions
+	// the first instance, kept for the single-instance helpers
+	*instance
+}
+
+type instance struct {
 	cancel context.CancelFunc
 	done   chan error
 	ops    string
 }
 
 type botOption func(*serveOptions)
+
+// testClock is the bot's clock in tests: real time plus an offset a test moves.
+type testClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
+}
 
 // startBot runs serve until the test ends; the diff fixture seeds Kosli.
 func startBot(t testing.TB, fixture string, opts ...botOption) *bot {
@@ -63,6 +92,7 @@ func startBot(t testing.TB, fixture string, opts ...botOption) *bot {
 	for _, u := range []string{alice, bob, carol} {
 		fs.AddUser(slacktest.User{ID: u, Name: strings.ToLower(u[2:7])})
 	}
+	fs.AddUser(slacktest.User{ID: dave, Name: "dave", IsRestricted: true})
 	fs.AddUsergroup("S0RELMGRS01", "release-managers", alice, bob)
 	fk := kositest.Start(t, "cyber-dojo", kosliToken)
 	if fixture != "" {
@@ -76,6 +106,11 @@ func startBot(t testing.TB, fixture string, opts ...botOption) *bot {
 		}
 		if err := fk.LoadDiff("aws-beta", "aws-prod", d); err != nil {
 			t.Fatal(err)
+		}
+		for _, a := range d.Source.Artifacts {
+			for _, env := range []string{"aws-beta", "aws-prod"} {
+				fk.SetVerdict(a.Fingerprint, env, kositest.Verdict{Compliant: true})
+			}
 		}
 	}
 	rs := redistest.StartServer(t)
@@ -94,25 +129,16 @@ func startBot(t testing.TB, fixture string, opts ...botOption) *bot {
 	}
 	env.RedisURL = secret.New("redis://" + rs.Addr() + "/0")
 	logs := &secrettest.Log{}
-	b := &bot{t: t, slack: fs, kosli: fk, logs: logs, done: make(chan error, 1)}
-	started := make(chan string, 1)
-	o := serveOptions{
+	clock := &testClock{}
+	b := &bot{t: t, slack: fs, kosli: fk, redis: rs, logs: logs, clock: clock}
+	b.base = serveOptions{
 		Env: env, Config: cfg, Listen: "127.0.0.1:0", Drain: 10 * time.Second, Workers: 4, Queue: 16,
-		Logger: zerolog.New(logs), Now: time.Now, Started: func(addr string) { started <- addr },
+		Logger: zerolog.New(logs), Now: clock.Now,
 	}
 	for _, opt := range opts {
-		opt(&o)
+		opt(&b.base)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	b.cancel = cancel
-	go func() { b.done <- serve(ctx, o) }()
-	select {
-	case b.ops = <-started:
-	case err := <-b.done:
-		t.Fatalf("serve ended at start: %v", err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("serve did not start")
-	}
+	b.instance = b.start()
 	t.Cleanup(func() {
 		b.stop()
 		secrettest.AssertAbsent(t, []string{botToken, appToken, kosliToken, "/slack/response/"}, logs.String())
@@ -121,12 +147,45 @@ func startBot(t testing.TB, fixture string, opts ...botOption) *bot {
 	return b
 }
 
-// stop sends the shutdown signal and waits for serve to return.
-func (b *bot) stop() error {
-	b.cancel()
+// start runs one more serve instance on the same fakes and Redis.
+func (b *bot) start() *instance {
+	b.t.Helper()
+	in := &instance{done: make(chan error, 1)}
+	started := make(chan string, 1)
+	o := b.base
+	o.Started = func(addr string) { started <- addr }
+	ctx, cancel := context.WithCancel(context.Background())
+	in.cancel = cancel
+	go func() { in.done <- serve(ctx, o) }()
 	select {
-	case err := <-b.done:
-		b.done <- err
+	case in.ops = <-started:
+	case err := <-in.done:
+		b.t.Fatalf("serve ended at start: %v", err)
+	case <-time.After(20 * time.Second):
+		b.t.Fatal("serve did not start")
+	}
+	b.t.Cleanup(func() { b.stopInstance(in) })
+	return in
+}
+
+// restart stops the first instance and starts a new one in its place.
+func (b *bot) restart() {
+	b.t.Helper()
+	if err := b.stopInstance(b.instance); err != nil {
+		b.t.Fatalf("stopping: %v", err)
+	}
+	b.instance = b.start()
+	b.waitFor("the new instance to connect", func(st *slacktest.State) bool { return len(st.Connections()) > 0 })
+}
+
+func (b *bot) stop() error { return b.stopInstance(b.instance) }
+
+// stopInstance sends the shutdown signal and waits for serve to return.
+func (b *bot) stopInstance(in *instance) error {
+	in.cancel()
+	select {
+	case err := <-in.done:
+		in.done <- err
 		return err
 	case <-time.After(30 * time.Second):
 		b.t.Fatal("serve did not stop within 30s")

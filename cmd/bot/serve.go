@@ -134,6 +134,7 @@ func serve(ctx context.Context, o serveOptions) error {
 		Config: o.Config, Slack: api, Kosli: kc,
 		Links: release.Links{Host: o.Env.KosliHost, Org: o.Env.KosliOrg},
 		Now:   o.Now, Logger: log, Metrics: m, KosliTimeout: o.KosliTimeout,
+		Releases: st, People: api, Gate: kc, Evidence: kc, Views: api,
 	})
 	loop, err := slackbot.New(slackbot.Options{
 		Socket: socketmode.New(api.Client()), Handler: handler, Dedup: st, Busy: api,

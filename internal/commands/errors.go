@@ -17,7 +17,9 @@ type kosliError struct {
 	from, to string
 }
 
-func (e *kosliError) Error() string { return fmt.Sprintf("reading %s and %s from Kosli: %v", e.from, e.to, e.err) }
+func (e *kosliError) Error() string {
+	return fmt.Sprintf("reading %s and %s from Kosli: %v", e.from, e.to, e.err)
+}
 func (e *kosliError) Unwrap() error { return e.err }
 
 // newRef is a short reference a person can quote and an operator can grep for.
@@ -34,6 +36,11 @@ func somethingWrong(ref string) string {
 // explain turns an error into what the person reads; the detail goes to the
 // log under the same reference. err.Error() is never shown as it is.
 func (h *Handler) explain(inv *invocation, err error) string {
+	var refusal *refusalError
+	if errors.As(err, &refusal) {
+		inv.log.Info().Str("refusal", refusal.text).Msg("command refused")
+		return refusal.text
+	}
 	ref := newRef()
 	inv.log.Error().Err(err).Str("ref", ref).Msg("command failed")
 	var ke *kosliError

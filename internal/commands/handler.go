@@ -24,6 +24,7 @@ import (
 type Slack interface {
 	PostMessage(ctx context.Context, channel, threadTS, text string, blocks []slack.Block) (string, error)
 	UpdateMessage(ctx context.Context, channel, ts, text string, blocks []slack.Block) error
+	PostEphemeral(ctx context.Context, channel, user, text string, blocks []slack.Block) error
 	Respond(ctx context.Context, responseURL string, msg *slack.WebhookMessage) error
 }
 
@@ -39,6 +40,19 @@ type Deps struct {
 	Now          func() time.Time
 	Logger       zerolog.Logger
 	Metrics      *metrics.Metrics
+
+	// Releases keeps release state (the store); People says who users are
+	// (Slack); Gate asks Kosli about compliance; Evidence records on Kosli
+	// trails; Dispatcher starts an approved release. Without Releases only
+	// diff and help work.
+	Releases   Releases
+	People     People
+	Gate       release.ComplianceChecker
+	Evidence   EvidenceRecorder
+	Dispatcher Dispatcher
+	Views      Views
+	// GateParallel bounds the compliance checks run at once (default 8).
+	GateParallel int
 }
 
 // Handler answers slash commands and button clicks.
@@ -112,9 +126,19 @@ func (h *Handler) Command(ctx context.Context, cmd slack.SlashCommand) {
 	inv.working = h.startWorking(ctx, inv)
 	defer inv.working.stop()
 
-	switch req.Verb {
-	case VerbDiff:
+	switch {
+	case req.Verb == VerbDiff:
 		err = h.diff(ctx, inv, pipeline)
+	case h.d.Releases == nil:
+		err = fmt.Errorf("%w: /release %s", errNotHere, req.Verb)
+	case req.Verb == VerbPropose:
+		err = h.propose(ctx, inv, pipeline, req.Services)
+	case req.Verb == VerbStatus:
+		err = h.status(ctx, inv, pipeline, req.ReleaseID)
+	case req.Verb == VerbList:
+		err = h.list(ctx, inv, pipeline)
+	case req.Verb == VerbCancel:
+		err = h.cancel(ctx, inv, pipeline, req.ReleaseID)
 	default:
 		err = fmt.Errorf("%w: /release %s", errNotHere, req.Verb)
 	}

@@ -23,8 +23,32 @@ func (h *Handler) Interaction(ctx context.Context, cb slack.InteractionCallback)
 		h.clickReply(ctx, cb, "This release-bot does not serve this workspace.")
 		return
 	}
-	log.Info().Str("action", action).Msg("click on a button this bot does not know")
-	h.clickReply(ctx, cb, "That button is no longer active.")
+	if cb.Type == slack.InteractionTypeViewSubmission && cb.View.CallbackID == CallbackReject && h.d.Releases != nil {
+		outcome = "ok"
+		h.rejectSubmitted(ctx, cb)
+		return
+	}
+	if len(cb.ActionCallback.BlockActions) == 0 || h.d.Releases == nil {
+		log.Info().Str("action", action).Msg("interaction this bot does not handle")
+		h.clickReply(ctx, cb, "That button is no longer active.")
+		return
+	}
+	c := &click{cb: cb, action: *cb.ActionCallback.BlockActions[0], log: log}
+	var reply string
+	switch action {
+	case ActionApprove:
+		reply = h.approveClick(ctx, c)
+	case ActionReject:
+		reply = h.rejectClick(ctx, c)
+	default:
+		log.Info().Str("action", action).Msg("click on a button this bot does not know")
+		reply = "That button is no longer active."
+	}
+	outcome = "ok"
+	if reply != "" {
+		outcome = "answered"
+		h.clickReply(ctx, cb, reply)
+	}
 }
 
 // clickReply answers the person who clicked, visible to them only.

@@ -265,3 +265,11 @@ func (a *API) pace(ctx context.Context, channel string) error {
 	p.mu.Unlock()
 	return retry.Sleep(ctx, wait)
 }
+
+// OpenView opens a modal in answer to a click (trigger ids live 3 seconds).
+func (a *API) OpenView(ctx context.Context, triggerID string, view slack.ModalViewRequest) error {
+	return a.call(ctx, "views.open", func(ctx context.Context) error {
+		_, err := a.client.OpenViewContext(ctx, triggerID, view)
+		return err
+	})
+}

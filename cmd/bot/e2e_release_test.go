@@ -1,0 +1,316 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/release-bot/release-bot/internal/kosli/kositest"
+	"github.com/release-bot/release-bot/internal/release"
+	"github.com/release-bot/release-bot/internal/slackbot/slacktest"
+	"github.com/release-bot/release-bot/internal/store"
+)
+
+// releaseMessage waits for the release's parent message (the one with an id header).
+func (b *bot) releaseMessage() slacktest.Message {
+	b.t.Helper()
+	var msg slacktest.Message
+	b.waitFor("a release message", func(st *slacktest.State) bool {
+		for _, m := range st.Messages(releaseChannel) {
+			if !m.Ephemeral && m.ThreadTS == "" && strings.HasPrefix(m.Text, "Release prod-") {
+				msg = m
+				return true
+			}
+		}
+		return false
+	})
+	return msg
+}
+
+// threadHas waits for a thread reply under ts containing want.
+func (b *bot) threadHas(ts, want string) {
+	b.t.Helper()
+	b.waitFor("a thread reply containing "+want, func(st *slacktest.State) bool {
+		for _, m := range st.Thread(releaseChannel, ts) {
+			if strings.Contains(m.Text, want) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+func (b *bot) threadCount(ts, want string) int {
+	n := 0
+	b.waitFor("", func(st *slacktest.State) bool {
+		for _, m := range st.Thread(releaseChannel, ts) {
+			if strings.Contains(m.Text, want) {
+				n++
+			}
+		}
+		return true
+	})
+	return n
+}
+
+func (b *bot) click(user, ts, action string) string {
+	b.t.Helper()
+	id, err := b.slack.BlockAction(slacktest.BlockAction{UserID: user, ChannelID: releaseChannel, MessageTS: ts, ActionID: action})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := b.slack.WaitAck(ctx, id); err != nil {
+		b.t.Fatal(err)
+	}
+	return id
+}
+
+// parentText is the current text of the release's parent message's blocks.
+func (b *bot) parentText(ts string) string {
+	var m slacktest.Message
+	b.waitFor("", func(st *slacktest.State) bool { m, _ = st.Message(releaseChannel, ts); return true })
+	return blocksText(b.t.(*testing.T), m.Blocks)
+}
+
+func (b *bot) store() *store.Store { return store.New(b.redis.Client(b.t), store.Options{}) }
+
+func TestReleaseProposeApproveDispatch(t *testing.T) {
+	b := startBot(t, "2")
+	b.command(alice, releaseChannel, "propose")
+	msg := b.releaseMessage()
+	text := blocksText(t, msg.Blocks)
+	for _, want := range []string{"Waiting for approval (0 of 2)", "proposed by <@" + alice + ">", "*nginx*", "*web*",
+		":white_check_mark: aws-prod", "SDLC gate passed", "Kosli trail prod-", "2 approvals from <!subteam^S0RELMGRS01|@release-managers> or <@" + carol + ">",
+		"the proposer cannot approve"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("release message lacks %q:\n%s", want, text)
+		}
+	}
+	if !strings.Contains(string(msg.Blocks), `"action_id":"release_approve"`) || !strings.Contains(string(msg.Blocks), `"action_id":"release_reject"`) {
+		t.Fatalf("no buttons: %s", msg.Blocks)
+	}
+	b.threadHas(msg.TS, "Proposed by <@"+alice+">")
+
+	// The manifest in Redis is sealed and valid against the schema.
+	id := msg.Text[len("Release "):strings.Index(msg.Text, " (")]
+	st := b.store()
+	data, err := st.Manifest(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := release.VerifyManifest(data)
+	if err != nil {
+		t.Fatalf("stored manifest: %v", err)
+	}
+	if len(m.Artifacts) != 2 || m.Proposer.SlackUserID != alice || m.Evidence.KosliTrail != id {
+		t.Errorf("manifest %+v", m)
+	}
+
+	b.click(alice, msg.TS, "release_approve")
+	b.ephemeral(releaseChannel, alice, "so you cannot approve it")
+	b.click(dave, msg.TS, "release_approve")
+	b.ephemeral(releaseChannel, dave, "Guests cannot approve")
+	b.click(bob, msg.TS, "release_approve")
+	b.threadHas(msg.TS, "<@"+bob+"> approved (1 of 2)")
+	b.click(bob, msg.TS, "release_approve")
+	b.ephemeral(releaseChannel, bob, "already approved")
+	b.click(carol, msg.TS, "release_approve")
+	b.threadHas(msg.TS, "The release is approved")
+	b.threadHas(msg.TS, "No promotion workflow is configured")
+	r, err := st.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.State != release.Dispatching || len(r.Approvals) != 2 {
+		t.Fatalf("release %s with %d approvals", r.State, len(r.Approvals))
+	}
+	if strings.Contains(b.parentText(msg.TS), "release_approve") {
+		t.Error("buttons still on the decided release")
+	}
+	var names []string
+	for _, a := range b.kosli.Attestations() {
+		names = append(names, a.Name)
+	}
+	for _, want := range []string{"release-manifest", "approval-" + bob, "approval-" + carol, "release-decision"} {
+		if !strings.Contains(strings.Join(names, " "), want) {
+			t.Errorf("attestation %s missing from %v", want, names)
+		}
+	}
+
+	// A second proposal while this one is open links to it.
+	b.command(bob, releaseChannel, "propose")
+	b.ephemeral(releaseChannel, bob, "already has an open release: `"+id+"`")
+	b.command(bob, releaseChannel, "status")
+	b.ephemeral(releaseChannel, bob, "Release `"+id+"`")
+}
+
+func TestReleaseRefusalsAreAnswersNotReleases(t *testing.T) {
+	b := startBot(t, "blue-green-aws-beta")
+	b.command(alice, releaseChannel, "propose")
+	b.ephemeral(releaseChannel, alice, "No release: the plan is blocked")
+	b2 := startBot(t, "0")
+	b2.command(alice, releaseChannel, "propose")
+	b2.ephemeral(releaseChannel, alice, "Nothing to release")
+	b3 := startBot(t, "2")
+	b3.command(alice, releaseChannel, "propose prod saver")
+	b3.ephemeral(releaseChannel, alice, "Nothing waits to be promoted for saver")
+}
+
+func TestReleaseGateBlocksApproval(t *testing.T) {
+	b := startBot(t, "2")
+	const web = "337fa91d02fa59729aca2941bbfebf999d1c5ae74b1492a4c99a33a925c7f052"
+	b.kosli.SetVerdict(web, "aws-prod", kositest.Verdict{Compliant: false, Policies: []kositest.PolicyResult{{Name: "prod-policy", FailingRules: []string{"pull-request"}}}})
+	b.command(alice, releaseChannel, "propose")
+	msg := b.releaseMessage()
+	text := blocksText(t, msg.Blocks)
+	if !strings.Contains(text, "SDLC gate failed") || !strings.Contains(text, "prod-policy") {
+		t.Fatalf("gate not shown:\n%s", text)
+	}
+	b.click(bob, msg.TS, "release_approve")
+	b.ephemeral(releaseChannel, bob, "failed the compliance gate")
+}
+
+func TestReleaseRejectWithReason(t *testing.T) {
+	b := startBot(t, "2")
+	b.command(alice, releaseChannel, "propose")
+	msg := b.releaseMessage()
+	b.click(bob, msg.TS, "release_reject")
+	var view slacktest.View
+	b.waitFor("the reject dialog", func(st *slacktest.State) bool {
+		if v := st.Views(); len(v) > 0 {
+			view = v[0]
+			return true
+		}
+		return false
+	})
+	var sent struct {
+		PrivateMetadata string `json:"private_metadata"`
+	}
+	if err := json.Unmarshal(view.View, &sent); err != nil {
+		t.Fatal(err)
+	}
+	submit := map[string]any{
+		"type": "view_submission", "team": map[string]any{"id": "T0SLACKTEST"}, "user": map[string]any{"id": bob, "team_id": "T0SLACKTEST"},
+		"view": map[string]any{"id": view.ID, "callback_id": "release_reject_reason", "private_metadata": sent.PrivateMetadata, "hash": "h1",
+			"state": map[string]any{"values": map[string]any{"reason": map[string]any{"reason": map[string]any{"type": "plain_text_input", "value": "web is not ready"}}}}},
+	}
+	payload, _ := json.Marshal(submit)
+	if _, err := b.slack.SendEnvelope("interactive", payload); err != nil {
+		t.Fatal(err)
+	}
+	b.threadHas(msg.TS, "rejected the release: web is not ready")
+	// A rejected release cannot be approved: its buttons are gone, and an old copy is refused.
+	var blocks []struct {
+		BlockID  string `json:"block_id"`
+		Elements []struct {
+			ActionID string `json:"action_id"`
+			Value    string `json:"value"`
+		} `json:"elements"`
+	}
+	if err := json.Unmarshal(msg.Blocks, &blocks); err != nil {
+		t.Fatal(err)
+	}
+	old := blocks[len(blocks)-1]
+	if len(old.Elements) == 0 || old.Elements[0].ActionID != "release_approve" {
+		t.Fatalf("last block of the first copy is not the buttons: %+v", old)
+	}
+	if _, err := b.slack.BlockAction(slacktest.BlockAction{UserID: carol, ChannelID: releaseChannel, MessageTS: msg.TS,
+		ActionID: "release_approve", BlockID: old.BlockID, Value: old.Elements[0].Value}); err != nil {
+		t.Fatal(err)
+	}
+	b.ephemeral(releaseChannel, carol, "now rejected")
+	// And the pipeline is free again.
+	b.command(alice, releaseChannel, "propose")
+	b.waitFor("a second release", func(st *slacktest.State) bool {
+		n := 0
+		for _, m := range st.Messages(releaseChannel) {
+			if strings.HasPrefix(m.Text, "Release prod-") && m.ThreadTS == "" {
+				n++
+			}
+		}
+		return n == 2
+	})
+}
+
+func TestReleaseDriftBetweenApprovalAndDispatch(t *testing.T) {
+	b := startBot(t, "2")
+	b.command(alice, releaseChannel, "propose")
+	msg := b.releaseMessage()
+	b.click(bob, msg.TS, "release_approve")
+	b.threadHas(msg.TS, "(1 of 2)")
+	// Someone deploys web to prod by hand.
+	b.kosli.SetEnvironment("aws-prod", []kositest.Artifact{{
+		Name: "web", Fingerprint: "337fa91d02fa59729aca2941bbfebf999d1c5ae74b1492a4c99a33a925c7f052", Flow: "web-ci",
+		CommitURL: "https://github.com/cyber-dojo/web/commit/ed1878bd4aba3cada1e6ae7bc510f6354c61c484", Instances: 1,
+	}})
+	b.click(carol, msg.TS, "release_approve")
+	b.threadHas(msg.TS, "Not dispatched: the environments changed")
+	b.threadHas(msg.TS, "already runs in aws-prod")
+	if b.threadCount(msg.TS, "No promotion workflow") != 0 {
+		t.Error("a stale release was dispatched")
+	}
+}
+
+func TestReleaseRestartBetweenApprovalsKeepsBoth(t *testing.T) {
+	b := startBot(t, "2")
+	b.command(alice, releaseChannel, "propose")
+	msg := b.releaseMessage()
+	b.click(bob, msg.TS, "release_approve")
+	b.threadHas(msg.TS, "(1 of 2)")
+	b.restart()
+	b.click(carol, msg.TS, "release_approve")
+	b.threadHas(msg.TS, "(2 of 2). The release is approved")
+}
+
+func TestReleaseExpires(t *testing.T) {
+	b := startBot(t, "2")
+	b.command(alice, releaseChannel, "propose")
+	msg := b.releaseMessage()
+	b.clock.Advance(25 * time.Hour)
+	b.click(bob, msg.TS, "release_approve")
+	b.ephemeral(releaseChannel, bob, "expired")
+}
+
+// TestReleaseConcurrentApprovalsDispatchOnce: 20 allowed users click at once
+// on two replicas sharing one Redis; exactly one dispatch.
+func TestReleaseConcurrentApprovalsDispatchOnce(t *testing.T) {
+	b := startBot(t, "2")
+	var users []string
+	for i := range 20 {
+		u := fmt.Sprintf("U0MANY%05d", i)
+		users = append(users, u)
+		b.slack.AddUser(slacktest.User{ID: u, Name: "user" + u[6:]})
+	}
+	b.slack.AddUsergroup("S0RELMGRS01", "release-managers", append(users, alice, bob)...)
+	b.start()
+	b.waitFor("two connections", func(st *slacktest.State) bool { return len(st.Connections()) == 2 })
+	b.command(alice, releaseChannel, "propose")
+	msg := b.releaseMessage()
+	var wg sync.WaitGroup
+	for _, u := range users {
+		wg.Go(func() {
+			if _, err := b.slack.BlockAction(slacktest.BlockAction{UserID: u, ChannelID: releaseChannel, MessageTS: msg.TS, ActionID: "release_approve"}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	b.threadHas(msg.TS, "The release is approved")
+	b.threadHas(msg.TS, "No promotion workflow is configured")
+	time.Sleep(500 * time.Millisecond) // let any late duplicate show itself
+	if n := b.threadCount(msg.TS, "The release is approved"); n != 1 {
+		t.Errorf("%d approval transitions", n)
+	}
+	if n := b.threadCount(msg.TS, "No promotion workflow is configured"); n != 1 {
+		t.Errorf("%d dispatches", n)
+	}
+	if n := b.threadCount(msg.TS, "approved (1 of 2)"); n != 1 {
+		t.Errorf("%d first approvals", n)
+	}
+}

@@ -1,0 +1,297 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/rs/zerolog"
+	"github.com/slack-go/slack"
+
+	"github.com/release-bot/release-bot/internal/config"
+	"github.com/release-bot/release-bot/internal/kosli"
+	"github.com/release-bot/release-bot/internal/release"
+	"github.com/release-bot/release-bot/internal/store"
+)
+
+// click is one button click being answered.
+type click struct {
+	cb     slack.InteractionCallback
+	action slack.BlockAction
+	log    zerolog.Logger
+}
+
+// approveClick counts one approval: who clicked comes from the payload, what
+// they approve from the button (release id and manifest digest), whether they
+// may from the pipeline's policy, and the count from one atomic script.
+func (h *Handler) approveClick(ctx context.Context, c *click) string {
+	id, digest, ok := parseReleaseValue(c.action.Value)
+	if !ok {
+		return "That button is not one of mine any more."
+	}
+	c.log = c.log.With().Str("release_id", id).Logger()
+	r, p, text := h.releaseAndPipeline(ctx, id)
+	if text != "" {
+		return text
+	}
+	pol, _ := h.policy(ctx, p)
+	who, err := h.clicker(ctx, c.cb.User.ID, c.cb.Team.ID)
+	if err != nil {
+		ref := newRef()
+		c.log.Error().Err(err).Str("ref", ref).Msg("could not look the clicker up")
+		return somethingWrong(ref)
+	}
+	now := h.d.Now()
+	if refusal := pol.CheckApprover(r, who, digest, now); refusal != nil {
+		c.log.Info().Str("reason", string(refusal.Reason)).Msg("approval refused")
+		return refusal.Text
+	}
+	if r.Evidence != nil && !r.Evidence.Recorded {
+		if r, err = h.retryEvidence(ctx, r, p); err != nil {
+			return fmt.Sprintf(":warning: The release's evidence is not recorded in Kosli yet (%s), so it cannot be approved. Try again in a minute.",
+				esc(truncate(r.Evidence.LastError, 200)))
+		}
+		h.refresh(ctx, r)
+	}
+	res, err := h.d.Releases.Approve(ctx, id, release.Approval{UserID: who.UserID, At: now, Digest: digest})
+	if err != nil {
+		ref := newRef()
+		c.log.Error().Err(err).Str("ref", ref).Msg("approval failed")
+		return somethingWrong(ref)
+	}
+	c.log.Info().Str("outcome", string(res.Outcome)).Int("count", res.Count).Int("required", res.Required).Msg("approval")
+	switch res.Outcome {
+	case store.Duplicate:
+		return "You have already approved this release; it still needs " + remaining(res) + "."
+	case store.WrongState:
+		return fmt.Sprintf("This release is now %s.", res.State.Label())
+	case store.WrongDigest:
+		return "This button is for an older version of the release. Use the buttons on its current message."
+	case store.Expired:
+		h.afterChange(ctx, id)
+		return "This release expired before it was approved. Propose it again: `/release propose " + r.Pipeline + "`."
+	case store.NotFound:
+		return "That release no longer exists."
+	}
+	h.attest(ctx, r, p, "approval-"+who.UserID, true, map[string]any{"approver": who.UserID, "at": now.UTC(), "manifest_digest": digest})
+	r = h.afterChange(ctx, id)
+	if res.Outcome == store.Approved {
+		h.reply(ctx, r, fmt.Sprintf(":white_check_mark: <@%s> approved (%d of %d). The release is approved.", who.UserID, res.Count, res.Required))
+		h.attestDecision(ctx, r, p)
+		h.ship(ctx, r, p, c.log)
+		return ""
+	}
+	h.reply(ctx, r, fmt.Sprintf(":ballot_box_with_check: <@%s> approved (%d of %d).", who.UserID, res.Count, res.Required))
+	return ""
+}
+
+func remaining(res store.ApproveResult) string {
+	n := res.Required - res.Count
+	if n == 1 {
+		return "1 more approval"
+	}
+	return fmt.Sprintf("%d more approvals", n)
+}
+
+// releaseAndPipeline loads a release and its pipeline, or says why not.
+func (h *Handler) releaseAndPipeline(ctx context.Context, id string) (*release.Release, *config.Pipeline, string) {
+	r, err := h.d.Releases.Get(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, fmt.Sprintf("Release `%s` no longer exists.", id)
+	}
+	if err != nil {
+		ref := newRef()
+		h.d.Logger.Error().Err(err).Str("release_id", id).Str("ref", ref).Msg("reading a release failed")
+		return nil, nil, somethingWrong(ref)
+	}
+	p, ok := h.d.Config.Pipeline(r.Pipeline)
+	if !ok {
+		return nil, nil, fmt.Sprintf("Release `%s` belongs to pipeline `%s`, which is no longer configured.", id, r.Pipeline)
+	}
+	return r, p, ""
+}
+
+// clicker describes a Slack user as the approval policy needs them.
+func (h *Handler) clicker(ctx context.Context, userID, teamID string) (release.Clicker, error) {
+	c := release.Clicker{UserID: userID, TeamID: teamID}
+	if h.d.People == nil {
+		return c, nil
+	}
+	u, err := h.d.People.User(ctx, userID)
+	if err != nil {
+		return c, err
+	}
+	c.IsBot, c.Deleted = u.IsBot, u.Deleted
+	c.IsGuest = u.IsRestricted || u.IsUltraRestricted
+	if u.TeamID != "" {
+		c.TeamID = u.TeamID
+	}
+	groups, err := h.d.People.UserGroups(ctx)
+	if err != nil {
+		h.d.Logger.Warn().Err(err).Msg("user groups could not be read")
+		return c, nil
+	}
+	for _, g := range groups {
+		if slices.Contains(g.Users, userID) {
+			c.Groups = append(c.Groups, g.ID)
+		}
+	}
+	return c, nil
+}
+
+// retryEvidence records the evidence a release is missing.
+func (h *Handler) retryEvidence(ctx context.Context, r *release.Release, p *config.Pipeline) (*release.Release, error) {
+	data, err := h.d.Releases.Manifest(ctx, r.ID)
+	if err != nil {
+		return r, err
+	}
+	m, err := release.ParseManifest(data)
+	if err != nil {
+		return r, err
+	}
+	return h.recordEvidence(ctx, r, m, data, p)
+}
+
+// attest records one decision on the release's trail; a failure is logged
+// and said in the thread, and does not undo the decision.
+func (h *Handler) attest(ctx context.Context, r *release.Release, p *config.Pipeline, name string, compliant bool, data map[string]any) {
+	if h.d.Evidence == nil || r.Evidence == nil {
+		return
+	}
+	err := h.d.Evidence.AttestGeneric(ctx, r.Evidence.Flow, r.Evidence.Trail, kosli.Attestation{
+		Name: name, Compliant: &compliant, UserData: data,
+		Annotations: map[string]string{"manifest_digest": r.ManifestDigest, "pipeline": p.Name},
+	})
+	if err != nil {
+		h.d.Logger.Error().Err(err).Str("release_id", r.ID).Str("attestation", name).Msg("attestation failed")
+		h.reply(ctx, r, fmt.Sprintf(":warning: Could not record `%s` in Kosli: %s.", name, esc(evidenceProblem(err))))
+	}
+}
+
+// attestDecision records the approval decision on the trail.
+func (h *Handler) attestDecision(ctx context.Context, r *release.Release, p *config.Pipeline) {
+	if h.d.Evidence == nil || r.Evidence == nil {
+		return
+	}
+	yes := true
+	err := h.d.Evidence.AttestDecision(ctx, r.Evidence.Flow, r.Evidence.Trail, kosli.Attestation{
+		Name: "release-decision", Compliant: &yes,
+		UserData:    map[string]any{"approvers": r.Approvers(), "manifest_digest": r.ManifestDigest, "required": r.Required},
+		Annotations: map[string]string{"manifest_digest": r.ManifestDigest, "pipeline": p.Name},
+	})
+	if err != nil {
+		h.d.Logger.Error().Err(err).Str("release_id", r.ID).Msg("decision attestation failed")
+		h.reply(ctx, r, fmt.Sprintf(":warning: Could not record the decision in Kosli: %s.", esc(evidenceProblem(err))))
+	}
+}
+
+// rejectClick asks for a reason in a dialog; the rejection happens when it
+// is submitted. Without a dialog the release is rejected at once.
+func (h *Handler) rejectClick(ctx context.Context, c *click) string {
+	id, digest, ok := parseReleaseValue(c.action.Value)
+	if !ok {
+		return "That button is not one of mine any more."
+	}
+	r, p, text := h.releaseAndPipeline(ctx, id)
+	if text != "" {
+		return text
+	}
+	if text := h.mayDecide(ctx, r, p, c.cb.User.ID, c.cb.Team.ID); text != "" {
+		return text
+	}
+	if r.State != release.Proposed {
+		return fmt.Sprintf("This release is now %s.", r.State.Label())
+	}
+	if digest != r.ManifestDigest {
+		return "This button is for an older version of the release. Use the buttons on its current message."
+	}
+	if h.d.Views != nil && c.cb.TriggerID != "" {
+		err := h.d.Views.OpenView(ctx, c.cb.TriggerID, rejectDialog(r))
+		if err == nil {
+			return ""
+		}
+		c.log.Warn().Err(err).Msg("reject dialog could not be opened; rejecting without a reason")
+	}
+	return h.reject(ctx, r, p, c.cb.User.ID, "")
+}
+
+// mayDecide says why a user may not reject or cancel a release, "" when they may:
+// the proposer and the approvers may.
+func (h *Handler) mayDecide(ctx context.Context, r *release.Release, p *config.Pipeline, userID, teamID string) string {
+	if userID == r.Proposer {
+		return ""
+	}
+	pol, rule := h.policy(ctx, p)
+	who, err := h.clicker(ctx, userID, teamID)
+	if err != nil {
+		ref := newRef()
+		h.d.Logger.Error().Err(err).Str("ref", ref).Msg("could not look the user up")
+		return somethingWrong(ref)
+	}
+	if who.IsBot || who.IsGuest || who.Deleted || !pol.MayApprove(who) {
+		return fmt.Sprintf("Only the proposer or an approver (%s) can do that.", rule)
+	}
+	return ""
+}
+
+func rejectDialog(r *release.Release) slack.ModalViewRequest {
+	input := slack.NewPlainTextInputBlockElement(slack.NewTextBlockObject(slack.PlainTextType, "Why is it rejected?", false, false), "reason")
+	input.Multiline = true
+	block := slack.NewInputBlock("reason", slack.NewTextBlockObject(slack.PlainTextType, "Reason", false, false), nil, input)
+	return slack.ModalViewRequest{
+		Type:            slack.VTModal,
+		CallbackID:      CallbackReject,
+		PrivateMetadata: releaseValue(r),
+		Title:           slack.NewTextBlockObject(slack.PlainTextType, "Reject release", false, false),
+		Submit:          slack.NewTextBlockObject(slack.PlainTextType, "Reject", false, false),
+		Close:           slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false),
+		Blocks:          slack.Blocks{BlockSet: []slack.Block{section(fmt.Sprintf("Reject release `%s`? One rejection ends it.", r.ID)), block}},
+	}
+}
+
+// rejectSubmitted rejects the release named in the dialog's metadata.
+func (h *Handler) rejectSubmitted(ctx context.Context, cb slack.InteractionCallback) {
+	id, digest, ok := parseReleaseValue(cb.View.PrivateMetadata)
+	if !ok {
+		return
+	}
+	reason := strings.TrimSpace(cb.View.State.Values["reason"]["reason"].Value)
+	r, p, text := h.releaseAndPipeline(ctx, id)
+	if text == "" {
+		text = h.mayDecide(ctx, r, p, cb.User.ID, cb.Team.ID)
+	}
+	if text == "" && digest != r.ManifestDigest {
+		text = "The release changed since the dialog opened."
+	}
+	if text == "" {
+		text = h.reject(ctx, r, p, cb.User.ID, reason)
+	}
+	if text != "" && r != nil && r.Channel != "" {
+		if err := h.d.Slack.PostEphemeral(ctx, r.Channel, cb.User.ID, text, nil); err != nil {
+			h.d.Logger.Warn().Err(err).Msg("could not answer the dialog")
+		}
+	}
+}
+
+func (h *Handler) reject(ctx context.Context, r *release.Release, p *config.Pipeline, userID, reason string) string {
+	updated, err := h.d.Releases.Reject(ctx, r.ID, release.Decision{UserID: userID, At: h.d.Now(), Reason: reason})
+	if err != nil {
+		var conflict *store.ConflictError
+		if errors.As(err, &conflict) {
+			return fmt.Sprintf("This release is now %s.", conflict.State.Label())
+		}
+		ref := newRef()
+		h.d.Logger.Error().Err(err).Str("release_id", r.ID).Str("ref", ref).Msg("reject failed")
+		return somethingWrong(ref)
+	}
+	h.d.Logger.Info().Str("release_id", r.ID).Str("by", userID).Msg("release rejected")
+	h.attest(ctx, updated, p, "rejection", false, map[string]any{"by": userID, "at": h.d.Now().UTC(), "reason": reason, "manifest_digest": r.ManifestDigest})
+	if reason == "" {
+		reason = "no reason given"
+	}
+	updated = h.afterChange(ctx, r.ID)
+	h.reply(ctx, updated, fmt.Sprintf(":no_entry: <@%s> rejected the release: %s", userID, esc(reason)))
+	return ""
+}

@@ -1,0 +1,57 @@
+package commands
+
+import (
+	"context"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/release-bot/release-bot/internal/config"
+	"github.com/release-bot/release-bot/internal/kosli"
+	"github.com/release-bot/release-bot/internal/release"
+	"github.com/release-bot/release-bot/internal/store"
+)
+
+// Releases is release state shared by every replica (the Redis store).
+type Releases interface {
+	NextID(ctx context.Context, pipeline string, day time.Time) (string, error)
+	Create(ctx context.Context, r *release.Release, manifest []byte) error
+	Get(ctx context.Context, id string) (*release.Release, error)
+	Manifest(ctx context.Context, id string) ([]byte, error)
+	Active(ctx context.Context, pipeline string) (*release.Release, error)
+	List(ctx context.Context, pipeline string, limit int) ([]*release.Release, error)
+	Approve(ctx context.Context, id string, a release.Approval) (store.ApproveResult, error)
+	Reject(ctx context.Context, id string, d release.Decision) (*release.Release, error)
+	Transition(ctx context.Context, id string, to release.State, opts store.TransitionOpts) (*release.Release, error)
+	Amend(ctx context.Context, id string, version int64, update func(*release.Release)) (*release.Release, error)
+}
+
+var _ Releases = (*store.Store)(nil)
+
+// People says who Slack users are and which groups they belong to.
+type People interface {
+	User(ctx context.Context, id string) (*slack.User, error)
+	UserGroups(ctx context.Context) ([]slack.UserGroup, error)
+}
+
+// Views opens Slack modals (the reject reason).
+type Views interface {
+	OpenView(ctx context.Context, triggerID string, view slack.ModalViewRequest) error
+}
+
+// EvidenceRecorder writes a release's evidence on a Kosli trail.
+type EvidenceRecorder interface {
+	EnsureFlow(ctx context.Context, name, description string) error
+	BeginTrail(ctx context.Context, flow string, t kosli.Trail) error
+	AttestGeneric(ctx context.Context, flow, trail string, a kosli.Attestation) error
+	AttestDecision(ctx context.Context, flow, trail string, a kosli.Attestation) error
+}
+
+var _ EvidenceRecorder = (*kosli.Client)(nil)
+
+// Dispatcher starts an approved release's promotion, once, and follows it;
+// it answers in the release's thread. Cancel stops a release being deployed.
+type Dispatcher interface {
+	Dispatch(ctx context.Context, r *release.Release, p *config.Pipeline) error
+	Cancel(ctx context.Context, r *release.Release, p *config.Pipeline) error
+}

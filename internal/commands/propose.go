@@ -1,0 +1,321 @@
+package commands
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/release-bot/release-bot/internal/config"
+	"github.com/release-bot/release-bot/internal/kosli"
+	"github.com/release-bot/release-bot/internal/release"
+	"github.com/release-bot/release-bot/internal/store"
+)
+
+// details is what a release carries for later steps, in Release.Details.
+type details struct {
+	// Inputs are the workflow_dispatch inputs, computed (and checked against
+	// GitHub's limits) at propose time, so a release that cannot be
+	// dispatched is refused then, never at dispatch.
+	Inputs map[string]string `json:"inputs,omitempty"`
+}
+
+// refusalError is an answer to the person that is not a failure of the bot:
+// a blocker, nothing to promote, an open release, a release too large.
+type refusalError struct{ text string }
+
+func (e *refusalError) Error() string { return e.text }
+
+// propose freezes the pipeline's plan into a release, runs the gate, records
+// the evidence and posts the release with its buttons.
+func (h *Handler) propose(ctx context.Context, inv *invocation, p *config.Pipeline, services []string) error {
+	if open, err := h.d.Releases.Active(ctx, p.Name); err != nil {
+		return err
+	} else if open != nil {
+		return &refusalError{openReleaseText(open)}
+	}
+	plan, err := h.plan(ctx, p, services)
+	if err != nil {
+		return err
+	}
+	if plan.Refused() {
+		var reasons []string
+		for _, r := range plan.Refusals() {
+			reasons = append(reasons, "• "+esc(r.String()))
+		}
+		return &refusalError{fmt.Sprintf(":no_entry: No release: %s\n%s\n`/release diff %s` shows the whole picture.", "the plan is blocked:", strings.Join(reasons, "\n"), p.Name)}
+	}
+	if missing := missingServices(plan, services); len(missing) > 0 {
+		return &refusalError{fmt.Sprintf("Nothing waits to be promoted for %s. `/release diff %s` shows what does.", esc(strings.Join(missing, ", ")), p.Name)}
+	}
+	if len(plan.Promotions) == 0 {
+		return &refusalError{fmt.Sprintf("Nothing to release: %s runs what %s runs.", p.To, p.From)}
+	}
+
+	now := h.d.Now().UTC()
+	id, err := h.d.Releases.NextID(ctx, p.Name, now)
+	if err != nil {
+		return err
+	}
+	log := inv.log.With().Str("release_id", id).Logger()
+	proposerName := inv.cmd.UserName
+	if h.d.People != nil {
+		if u, err := h.d.People.User(ctx, inv.cmd.UserID); err == nil && u.RealName != "" {
+			proposerName = u.RealName
+		}
+	}
+	ev := release.Evidence{Flow: p.Evidence.Flow, Trail: id, URL: h.d.Links.Trail(p.Evidence.Flow, id)}
+	m, err := release.NewManifest(plan, release.ManifestMeta{
+		ReleaseID: id, Pipeline: p.Name, CreatedAt: now, ProposerID: inv.cmd.UserID, ProposerName: proposerName, Evidence: ev,
+	})
+	if err != nil {
+		return &refusalError{fmt.Sprintf(":no_entry: This plan cannot become a release: %s", esc(err.Error()))}
+	}
+	var det details
+	if p.Workflow != nil {
+		det.Inputs, err = release.WorkflowInputs(m, plan, release.MatrixStyle(p.Workflow.Matrix))
+		var tooLarge *release.TooLargeError
+		if errors.As(err, &tooLarge) {
+			return &refusalError{fmt.Sprintf(":no_entry: This release is too large to dispatch: %s", esc(tooLarge.Error()))}
+		} else if err != nil {
+			return err
+		}
+	}
+	manifest, err := m.Marshal()
+	if err != nil {
+		return err
+	}
+	gate, err := h.runGate(ctx, p, m)
+	if err != nil {
+		return err
+	}
+	policy, rule := h.policy(ctx, p)
+	detJSON, _ := json.Marshal(det)
+	r := &release.Release{
+		ID: id, Pipeline: p.Name, ManifestDigest: m.SealedDigest, Proposer: inv.cmd.UserID, CreatedAt: now,
+		ExpiresAt: policy.ExpiresAt(now), Required: policy.Required, Channel: inv.cmd.ChannelID,
+		Gate: gate, Evidence: &ev, Details: detJSON,
+	}
+	if err := h.d.Releases.Create(ctx, r, manifest); err != nil {
+		var active *store.ActiveReleaseError
+		if errors.As(err, &active) {
+			open, gerr := h.d.Releases.Get(ctx, active.ID)
+			if gerr != nil {
+				return &refusalError{fmt.Sprintf("Pipeline `%s` already has an open release, `%s`.", p.Name, active.ID)}
+			}
+			return &refusalError{openReleaseText(open)}
+		}
+		return err
+	}
+	log.Info().Str("digest", r.ManifestDigest).Int("artifacts", len(m.Artifacts)).Bool("gate_passed", gate.Passed).Msg("release proposed")
+
+	// Evidence first, so the message says where it is (or why it is not).
+	if r, err = h.recordEvidence(ctx, r, m, manifest, p); err != nil {
+		log.Warn().Err(err).Msg("evidence not recorded; approvals wait for it")
+	}
+	msg := ReleaseMessage(ReleaseView{Release: r, Manifest: m, Rule: rule, SelfApproval: p.Approvals.AllowSelfApproval, Now: now})
+	ts, err := h.d.Slack.PostMessage(ctx, inv.cmd.ChannelID, "", msg.Text, msg.Blocks)
+	if err != nil {
+		// A release nobody can see must not hold the pipeline's lock.
+		if _, cerr := h.d.Releases.Transition(ctx, id, release.Cancelled, store.TransitionOpts{Note: "its Slack message could not be posted"}); cerr != nil {
+			log.Error().Err(cerr).Msg("could not cancel the unposted release")
+		}
+		return fmt.Errorf("posting release %s: %w", id, err)
+	}
+	if r, err = h.d.Releases.Amend(ctx, id, 0, func(x *release.Release) { x.Channel, x.MessageTS = inv.cmd.ChannelID, ts }); err != nil {
+		log.Error().Err(err).Msg("could not record the release's message")
+		return nil
+	}
+	inv.working.done(ctx)
+	h.reply(ctx, r, fmt.Sprintf("Proposed by <@%s>. Manifest `%s` (%d artifact(s)). `/release status %s` shows where it is.", r.Proposer, r.ManifestDigest, len(m.Artifacts), r.ID))
+	if !r.Evidence.Recorded {
+		h.reply(ctx, r, fmt.Sprintf(":warning: The evidence could not be recorded in Kosli (%s). Approvals wait until it is; it is retried on the next click.", esc(truncate(r.Evidence.LastError, 300))))
+	}
+	return nil
+}
+
+func openReleaseText(r *release.Release) string {
+	where := ""
+	if r.Channel != "" {
+		where = fmt.Sprintf(" in <#%s>", r.Channel)
+	}
+	return fmt.Sprintf("Pipeline `%s` already has an open release: `%s` (%s)%s. Finish or cancel it first (`/release cancel %s`).",
+		r.Pipeline, r.ID, r.State.Label(), where, r.ID)
+}
+
+func missingServices(p *release.Plan, services []string) []string {
+	var missing []string
+	for _, s := range services {
+		found := false
+		for i := range p.Promotions {
+			if p.Promotions[i].Service == s || p.Promotions[i].Incoming.Flow == s {
+				found = true
+				break
+			}
+		}
+		if !found {
+			missing = append(missing, s)
+		}
+	}
+	return missing
+}
+
+// runGate asks Kosli, for each incoming artifact, whether it is compliant in
+// the target and in the source environment, a bounded number at a time.
+func (h *Handler) runGate(ctx context.Context, p *config.Pipeline, m *release.Manifest) (*release.Gate, error) {
+	gate := &release.Gate{Mode: string(p.Gate), Passed: true}
+	if h.d.Gate == nil {
+		return nil, nil
+	}
+	type check struct{ fp, env string }
+	var checks []check
+	for _, a := range m.Artifacts {
+		fp := strings.TrimPrefix(a.Digest, "sha256:")
+		checks = append(checks, check{fp, p.To}, check{fp, p.From})
+	}
+	results := make([]release.Compliance, len(checks))
+	g, gctx := errgroup.WithContext(ctx)
+	limit := h.d.GateParallel
+	if limit <= 0 {
+		limit = 8
+	}
+	g.SetLimit(limit)
+	for i, c := range checks {
+		g.Go(func() error {
+			cctx, cancel := context.WithTimeout(gctx, h.d.KosliTimeout)
+			defer cancel()
+			res, err := h.d.Gate.Compliance(cctx, c.fp, c.env)
+			if err != nil {
+				return &kosliError{err: err, from: p.From, to: p.To}
+			}
+			res.Fingerprint, res.Environment = c.fp, c.env
+			results[i] = res
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	gate.Results = results
+	for _, r := range results {
+		if !r.Compliant {
+			gate.Passed = false
+		}
+	}
+	return gate, nil
+}
+
+// recordEvidence begins the release's trail and attests the manifest on it.
+// It is safe to repeat: the trail is updated, the attestation replaced.
+func (h *Handler) recordEvidence(ctx context.Context, r *release.Release, m *release.Manifest, manifest []byte, p *config.Pipeline) (*release.Release, error) {
+	if h.d.Evidence == nil || r.Evidence == nil || r.Evidence.Recorded {
+		return r, nil
+	}
+	err := h.writeEvidence(ctx, r, m, manifest, p)
+	updated, aerr := h.d.Releases.Amend(ctx, r.ID, 0, func(x *release.Release) {
+		if x.Evidence == nil {
+			return
+		}
+		x.Evidence.Recorded = err == nil
+		x.Evidence.LastError = ""
+		if err != nil {
+			x.Evidence.LastError = evidenceProblem(err)
+		}
+	})
+	if aerr != nil {
+		return r, errors.Join(err, aerr)
+	}
+	return updated, err
+}
+
+func (h *Handler) writeEvidence(ctx context.Context, r *release.Release, m *release.Manifest, manifest []byte, p *config.Pipeline) error {
+	flow, trail := r.Evidence.Flow, r.Evidence.Trail
+	if err := h.d.Evidence.EnsureFlow(ctx, flow, "Releases of pipeline "+p.Name+" ("+p.From+" → "+p.To+"), recorded by release-bot"); err != nil {
+		return err
+	}
+	if err := h.d.Evidence.BeginTrail(ctx, flow, kosli.Trail{
+		Name:        trail,
+		Description: fmt.Sprintf("Release %s: %d artifact(s) from %s to %s", r.ID, len(m.Artifacts), p.From, p.To),
+		UserData:    map[string]any{"pipeline": p.Name, "manifest_digest": r.ManifestDigest, "proposer": r.Proposer},
+	}); err != nil {
+		return err
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(manifest, &doc); err != nil {
+		return err
+	}
+	passed := r.Gate == nil || r.Gate.Passed
+	return h.d.Evidence.AttestGeneric(ctx, flow, trail, kosli.Attestation{
+		Name: "release-manifest", Compliant: &passed, UserData: doc,
+		Description: "The release manifest as proposed: what was approved is exactly what ships",
+		Annotations: map[string]string{"manifest_digest": r.ManifestDigest, "pipeline": p.Name, "proposer": r.Proposer},
+	})
+}
+
+// evidenceProblem says in one line why Kosli did not take the evidence.
+func evidenceProblem(err error) string {
+	var api *kosli.APIError
+	var unreachable *kosli.UnreachableError
+	switch {
+	case errors.As(err, &api):
+		return fmt.Sprintf("Kosli answered HTTP %d: %s", api.Status, truncate(api.Message, 200))
+	case errors.As(err, &unreachable):
+		return "Kosli could not be reached"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "Kosli did not answer in time"
+	}
+	return "the evidence could not be written"
+}
+
+// policy is the pipeline's approval rule with its groups resolved, and the
+// rule in words for the message.
+func (h *Handler) policy(ctx context.Context, p *config.Pipeline) (release.Policy, string) {
+	pol := release.Policy{
+		Required: p.Approvals.Required, Users: map[string]bool{}, AllowSelfApproval: p.Approvals.AllowSelfApproval,
+		ExpireAfter: p.Approvals.ExpireAfter.Duration(),
+	}
+	var who []string
+	var groups map[string]string
+	for _, a := range p.Approvals.Approvers {
+		if a.UserID != "" {
+			pol.Users[a.UserID] = true
+			who = append(who, "<@"+a.UserID+">")
+			continue
+		}
+		if groups == nil {
+			groups = h.groupIDs(ctx)
+		}
+		if id, ok := groups[a.Handle]; ok {
+			pol.Groups = append(pol.Groups, id)
+			who = append(who, fmt.Sprintf("<!subteam^%s|@%s>", id, a.Handle))
+		} else {
+			who = append(who, "@"+a.Handle+" (group not found)")
+		}
+	}
+	noun := "approval"
+	if pol.Required != 1 {
+		noun = "approvals"
+	}
+	return pol, fmt.Sprintf("%d %s from %s", pol.Required, noun, strings.Join(who, " or "))
+}
+
+// groupIDs maps user group handles to ids; empty when groups cannot be read
+// (free plans have none), which leaves only the user ids able to approve.
+func (h *Handler) groupIDs(ctx context.Context) map[string]string {
+	out := map[string]string{}
+	if h.d.People == nil {
+		return out
+	}
+	groups, err := h.d.People.UserGroups(ctx)
+	if err != nil {
+		h.d.Logger.Warn().Err(err).Msg("user groups could not be read; only approvers named by user id can approve")
+		return out
+	}
+	for _, g := range groups {
+		out[g.Handle] = g.ID
+	}
+	return out
+}

@@ -1,0 +1,70 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/slack-go/slack"
+
+	"github.com/release-bot/release-bot/internal/release"
+)
+
+// reply posts in the release's thread.
+func (h *Handler) reply(ctx context.Context, r *release.Release, text string) {
+	if r == nil || r.Channel == "" || r.MessageTS == "" {
+		return
+	}
+	if _, err := h.d.Slack.PostMessage(ctx, r.Channel, r.MessageTS, truncate(text, maxSectionText), []slack.Block{section(text)}); err != nil {
+		h.d.Logger.Error().Err(err).Str("release_id", r.ID).Msg("thread reply failed")
+	}
+}
+
+// refresh rewrites the release's parent message from its current state.
+func (h *Handler) refresh(ctx context.Context, r *release.Release) {
+	if r == nil || r.Channel == "" || r.MessageTS == "" {
+		return
+	}
+	data, err := h.d.Releases.Manifest(ctx, r.ID)
+	if err != nil {
+		h.d.Logger.Error().Err(err).Str("release_id", r.ID).Msg("reading the manifest to update the message")
+		return
+	}
+	m, err := release.ParseManifest(data)
+	if err != nil {
+		h.d.Logger.Error().Err(err).Str("release_id", r.ID).Msg("stored manifest unreadable")
+		return
+	}
+	p, ok := h.d.Config.Pipeline(r.Pipeline)
+	if !ok {
+		return
+	}
+	_, rule := h.policy(ctx, p)
+	msg := ReleaseMessage(ReleaseView{Release: r, Manifest: m, Rule: rule, SelfApproval: p.Approvals.AllowSelfApproval, Now: h.d.Now()})
+	if err := h.d.Slack.UpdateMessage(ctx, r.Channel, r.MessageTS, msg.Text, msg.Blocks); err != nil {
+		h.d.Logger.Error().Err(err).Str("release_id", r.ID).Msg("updating the release message failed")
+	}
+}
+
+// afterChange reads the release again and refreshes its message.
+func (h *Handler) afterChange(ctx context.Context, id string) *release.Release {
+	r, err := h.d.Releases.Get(ctx, id)
+	if err != nil {
+		h.d.Logger.Error().Err(err).Str("release_id", id).Msg("reading the release after a change")
+		return nil
+	}
+	h.refresh(ctx, r)
+	h.d.Metrics.Releases.WithLabelValues(string(r.State)).Inc()
+	return r
+}
+
+// Refresh is refresh for other packages (the dispatcher, the drift reports).
+func (h *Handler) Refresh(ctx context.Context, id string) *release.Release {
+	return h.afterChange(ctx, id)
+}
+
+// Reply is reply for other packages.
+func (h *Handler) Reply(ctx context.Context, r *release.Release, text string) { h.reply(ctx, r, text) }
+
+func releaseLabel(r *release.Release) string {
+	return fmt.Sprintf("`%s` (%s)", r.ID, r.State.Label())
+}

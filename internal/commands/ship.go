@@ -1,0 +1,106 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/release-bot/release-bot/internal/config"
+	"github.com/release-bot/release-bot/internal/release"
+	"github.com/release-bot/release-bot/internal/retry"
+	"github.com/release-bot/release-bot/internal/store"
+)
+
+// ship takes an approved release to dispatching, once, after checking that
+// the environments still run what the manifest says; then hands it to the
+// Dispatcher. Only the click whose approval completed the count calls it, and
+// the move to dispatching is a compare-and-set: one dispatch per release.
+func (h *Handler) ship(ctx context.Context, r *release.Release, p *config.Pipeline, log zerolog.Logger) {
+	drift, err := h.driftSince(ctx, r, p)
+	if err != nil {
+		log.Error().Err(err).Msg("drift check failed: not dispatching")
+		h.toState(ctx, r, release.Stale, "the environments could not be read to check for drift")
+		h.reply(ctx, r, fmt.Sprintf(":warning: I could not read %s and %s from Kosli to check that nothing changed since the proposal, so nothing was dispatched. Propose again when Kosli answers.", p.From, p.To))
+		return
+	}
+	if len(drift) > 0 {
+		log.Info().Strs("drift", drift).Msg("release is stale")
+		h.toState(ctx, r, release.Stale, "drift: "+strings.Join(drift, "; "))
+		h.reply(ctx, r, ":warning: *Not dispatched: the environments changed since this release was proposed*, so what was approved is not what would ship:\n• "+
+			esc(strings.Join(drift, "\n• "))+"\nPropose again: `/release propose "+p.Name+"`.")
+		return
+	}
+	next, err := h.d.Releases.Transition(ctx, r.ID, release.Dispatching, store.TransitionOpts{From: []release.State{release.Approved}, Note: "approved; no drift"})
+	if err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			log.Info().Msg("another replica is dispatching this release")
+			return
+		}
+		log.Error().Err(err).Msg("could not move to dispatching")
+		return
+	}
+	h.refresh(ctx, next)
+	h.d.Metrics.Releases.WithLabelValues(string(next.State)).Inc()
+	d := h.d.Dispatcher
+	if d == nil {
+		d = recordOnly{h}
+	}
+	if err := d.Dispatch(ctx, next, p); err != nil {
+		log.Error().Err(err).Msg("dispatch failed")
+	}
+}
+
+// driftSince reads the environments again and compares them with the manifest.
+func (h *Handler) driftSince(ctx context.Context, r *release.Release, p *config.Pipeline) ([]string, error) {
+	data, err := h.d.Releases.Manifest(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	m, err := release.ParseManifest(data)
+	if err != nil {
+		return nil, err
+	}
+	var d release.Diff
+	err = retry.Do(ctx, retry.Policy{Attempts: 3, Base: 2 * time.Second, Max: 10 * time.Second}, func(error) retry.Decision { return retry.Again },
+		func(ctx context.Context) error {
+			kctx, cancel := context.WithTimeout(ctx, h.d.KosliTimeout)
+			defer cancel()
+			var err error
+			d, err = h.d.Kosli.Diff(kctx, p.From, p.To)
+			return err
+		})
+	if err != nil {
+		return nil, err
+	}
+	return release.Drift(m, &d), nil
+}
+
+// toState moves a release and refreshes its message; a conflict means
+// someone else moved it first, which is fine.
+func (h *Handler) toState(ctx context.Context, r *release.Release, to release.State, note string) *release.Release {
+	next, err := h.d.Releases.Transition(ctx, r.ID, to, store.TransitionOpts{Note: note})
+	if err != nil {
+		h.d.Logger.Warn().Err(err).Str("release_id", r.ID).Str("to", string(to)).Msg("transition not made")
+		return r
+	}
+	h.refresh(ctx, next)
+	h.d.Metrics.Releases.WithLabelValues(string(to)).Inc()
+	return next
+}
+
+// recordOnly is the dispatcher of a pipeline with no workflow: it records
+// that the release was approved and says that nothing was dispatched.
+type recordOnly struct{ h *Handler }
+
+func (d recordOnly) Dispatch(ctx context.Context, r *release.Release, p *config.Pipeline) error {
+	d.h.d.Logger.Info().Str("release_id", r.ID).Msg("no workflow configured: dispatch recorded only")
+	d.h.reply(ctx, r, fmt.Sprintf(":information_source: No promotion workflow is configured for pipeline `%s`, so nothing was dispatched. "+
+		"The approval is recorded in Kosli; deploy manifest `%s` by hand, then `/release cancel %s` frees the pipeline.", p.Name, shortDigest(r.ManifestDigest), r.ID))
+	return nil
+}
+
+func (d recordOnly) Cancel(context.Context, *release.Release, *config.Pipeline) error { return nil }

@@ -1,0 +1,130 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/release-bot/release-bot/internal/config"
+	"github.com/release-bot/release-bot/internal/release"
+	"github.com/release-bot/release-bot/internal/store"
+)
+
+// findRelease is the release a status or cancel names: by id, else the
+// pipeline's open one, else its latest.
+func (h *Handler) findRelease(ctx context.Context, p *config.Pipeline, id string) (*release.Release, error) {
+	if id != "" {
+		r, err := h.d.Releases.Get(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, &refusalError{fmt.Sprintf("There is no release `%s`.", id)}
+		}
+		if err == nil && r.Pipeline != p.Name {
+			return nil, &refusalError{fmt.Sprintf("Release `%s` belongs to pipeline `%s`; ask in its channel.", id, r.Pipeline)}
+		}
+		return r, err
+	}
+	r, err := h.d.Releases.Active(ctx, p.Name)
+	if err != nil || r != nil {
+		return r, err
+	}
+	list, err := h.d.Releases.List(ctx, p.Name, 1)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, &refusalError{fmt.Sprintf("Pipeline `%s` has no releases yet. `/release propose %s` makes one.", p.Name, p.Name)}
+	}
+	return list[0], nil
+}
+
+func (h *Handler) status(ctx context.Context, inv *invocation, p *config.Pipeline, id string) error {
+	r, err := h.findRelease(ctx, p, id)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s *Release `%s`* (%s → %s): *%s*\n", stateEmoji[r.State], r.ID, p.From, p.To, upperFirst(stateLine(r, h.d.Now())))
+	fmt.Fprintf(&b, "Proposed by <@%s> <!date^%d^{date_short_pretty} {time}|%s>; manifest `%s`.\n", r.Proposer, r.CreatedAt.Unix(), r.CreatedAt.UTC().Format("2006-01-02 15:04 UTC"), r.ManifestDigest)
+	if len(r.Approvals) > 0 {
+		var who []string
+		for _, a := range r.Approvals {
+			who = append(who, "<@"+a.UserID+">")
+		}
+		fmt.Fprintf(&b, "Approved by %s (%d of %d).\n", strings.Join(who, ", "), len(r.Approvals), r.Required)
+	}
+	if r.Rejection != nil {
+		fmt.Fprintf(&b, "Rejected by <@%s>: %s\n", r.Rejection.UserID, esc(r.Rejection.Reason))
+	}
+	if r.Run != nil && r.Run.HTMLURL != "" {
+		fmt.Fprintf(&b, "Workflow run: %s\n", link(r.Run.HTMLURL, runLabel(r.Run)))
+	}
+	if r.Evidence != nil && r.Evidence.URL != "" {
+		fmt.Fprintf(&b, "Evidence: %s\n", link(r.Evidence.URL, "Kosli trail "+r.Evidence.Trail))
+	}
+	if n := len(r.History); n > 0 {
+		last := r.History[n-1]
+		note := ""
+		if last.Note != "" {
+			note = ": " + esc(last.Note)
+		}
+		fmt.Fprintf(&b, "Last change: %s <!date^%d^{date_short_pretty} {time}|%s>%s", last.To.Label(), last.At.Unix(), last.At.UTC().Format("2006-01-02 15:04 UTC"), truncate(note, 300))
+	}
+	h.ephemeral(ctx, inv, b.String())
+	return nil
+}
+
+func (h *Handler) list(ctx context.Context, inv *invocation, p *config.Pipeline) error {
+	list, err := h.d.Releases.List(ctx, p.Name, 10)
+	if err != nil {
+		return err
+	}
+	if len(list) == 0 {
+		h.ephemeral(ctx, inv, fmt.Sprintf("Pipeline `%s` has no releases yet.", p.Name))
+		return nil
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "*Recent releases of `%s`*\n", p.Name)
+	for _, r := range list {
+		fmt.Fprintf(&b, "%s `%s` %s, proposed by <@%s> <!date^%d^{date_short_pretty}|%s>\n", stateEmoji[r.State], r.ID, r.State.Label(), r.Proposer,
+			r.CreatedAt.Unix(), r.CreatedAt.UTC().Format("2006-01-02"))
+	}
+	h.ephemeral(ctx, inv, b.String())
+	return nil
+}
+
+// cancel ends an open release; its proposer or an approver may. A release
+// being deployed has its workflow run cancelled too.
+func (h *Handler) cancel(ctx context.Context, inv *invocation, p *config.Pipeline, id string) error {
+	r, err := h.findRelease(ctx, p, id)
+	if err != nil {
+		return err
+	}
+	if !r.State.Open() {
+		return &refusalError{fmt.Sprintf("Release `%s` is already %s.", r.ID, r.State.Label())}
+	}
+	if text := h.mayDecide(ctx, r, p, inv.cmd.UserID, inv.cmd.TeamID); text != "" {
+		return &refusalError{text}
+	}
+	was := r.State
+	next, err := h.d.Releases.Transition(ctx, r.ID, release.Cancelled, store.TransitionOpts{By: inv.cmd.UserID, Note: "cancelled with /release cancel"})
+	if err != nil {
+		var conflict *store.ConflictError
+		if errors.As(err, &conflict) {
+			return &refusalError{fmt.Sprintf("Release `%s` is now %s.", r.ID, conflict.State.Label())}
+		}
+		return err
+	}
+	inv.log.Info().Str("release_id", r.ID).Msg("release cancelled")
+	if (was == release.Dispatching || was == release.Deploying) && h.d.Dispatcher != nil {
+		if err := h.d.Dispatcher.Cancel(ctx, next, p); err != nil {
+			inv.log.Error().Err(err).Str("release_id", r.ID).Msg("cancelling the workflow run failed")
+			h.reply(ctx, next, ":warning: The release is cancelled, but its workflow run could not be cancelled: cancel it in GitHub.")
+		}
+	}
+	h.attest(ctx, next, p, "cancellation", false, map[string]any{"by": inv.cmd.UserID, "at": h.d.Now().UTC()})
+	next = h.afterChange(ctx, r.ID)
+	h.reply(ctx, next, fmt.Sprintf(":heavy_multiplication_x: <@%s> cancelled the release.", inv.cmd.UserID))
+	h.ephemeral(ctx, inv, fmt.Sprintf("Release `%s` is cancelled.", r.ID))
+	return nil
+}
