@@ -93,7 +93,7 @@ func policy(sleep func(context.Context, time.Duration) error) retry.Policy {
 }
 
 // setup starts a fake with w declared and a client for it; edit may change the options.
-func setup(t *testing.T, w githubtest.Workflow, edit ...func(*github.Options)) *harness {
+func setup(t testing.TB, w githubtest.Workflow, edit ...func(*github.Options)) *harness {
 	t.Helper()
 	h := &harness{srv: githubtest.Start(t, token, w), clk: &clock{t: start}, log: &secrettest.Log{}}
 	h.srv.SetClock(h.clk.Now)
@@ -102,7 +102,7 @@ func setup(t *testing.T, w githubtest.Workflow, edit ...func(*github.Options)) *
 	return h
 }
 
-func newClient(t *testing.T, h *harness, edit ...func(*github.Options)) *github.Client {
+func newClient(t testing.TB, h *harness, edit ...func(*github.Options)) *github.Client {
 	t.Helper()
 	opts := github.Options{
 		BaseURL:   h.srv.URL(),
@@ -123,9 +123,12 @@ func newClient(t *testing.T, h *harness, edit ...func(*github.Options)) *github.
 	return c
 }
 
-func ctx(t *testing.T) context.Context {
+func ctx(t *testing.T) context.Context { return ctx2(t) }
+
+// ctx2 is a context for a test or a benchmark, ended with it.
+func ctx2(tb testing.TB) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	t.Cleanup(cancel)
+	tb.Cleanup(cancel)
 	return c
 }
 
@@ -152,9 +155,9 @@ func fp(i int) string {
 }
 
 // dispatched dispatches a release of services and returns its run id.
-func dispatched(t *testing.T, h *harness, releaseID string, services ...string) int64 {
+func dispatched(t testing.TB, h *harness, releaseID string, services ...string) int64 {
 	t.Helper()
-	res, err := h.c.Dispatch(ctx(t), wf, inputs(releaseID, services...), releaseID)
+	res, err := h.c.Dispatch(ctx2(t), wf, inputs(releaseID, services...), releaseID)
 	if err != nil || !res.Found {
 		t.Fatalf("Dispatch = %+v, %v", res, err)
 	}
