@@ -24,13 +24,14 @@ type Unmatched struct {
 // only as a whole token, bounded by the start or end of the name, a space,
 // a parenthesis, a bracket or a comma (a colon may follow it), so that
 // "web" does not match "deploy (web-socket)" nor the image path
-// ".../saver:tag"; when several services match, the longest wins.
+// ".../saver:tag"; a service shown only inside a longer one's name
+// ("start points" in "custom start points") gives way to the longer.
 //
 // A name GitHub cut at 100 characters (97 and "...") still matches when the
 // service survives the cut whole and bounded; a service the cut touches
 // does not, since what followed it is unknown.
 //
-// Nothing is guessed: a job that names no service, two services equally, or
+// Nothing is guessed: a job that names no service, two services apart, or
 // a service another job names too, is returned in unmatched, in the jobs'
 // order, and no service maps to it. Setup jobs of the workflow end up there.
 func MatchLegs(jobs []Job, services []string) (legs map[string]Job, unmatched []Unmatched) {
@@ -50,7 +51,7 @@ func MatchLegs(jobs []Job, services []string) (legs map[string]Job, unmatched []
 		case len(named) == 0:
 			misses = append(misses, miss{i, Unmatched{j, "its name shows none of the release's services"}})
 		case len(named) > 1:
-			misses = append(misses, miss{i, Unmatched{j, "its name shows " + strings.Join(named, " and ") + " alike"}})
+			misses = append(misses, miss{i, Unmatched{j, "its name shows several services: " + strings.Join(named, ", ")}})
 		default:
 			claims[named[0]] = append(claims[named[0]], claim{i, j})
 		}
@@ -72,35 +73,52 @@ func MatchLegs(jobs []Job, services []string) (legs map[string]Job, unmatched []
 	return legs, unmatched
 }
 
-// servicesNamed returns the longest of services that name shows as whole
-// tokens: one, or several of the same length, or none.
+// servicesNamed returns the services name shows as whole tokens, less
+// those shown only inside a longer one's token ("start points" inside
+// "custom start points"): one, several, or none.
 func servicesNamed(name string, services []string) []string {
 	text, cut := name, false
 	if utf8.RuneCountInString(name) == maxJobName && strings.HasSuffix(name, "...") {
 		text, cut = name[:len(name)-len("...")], true
 	}
-	var best []string
+	type span struct{ start, end int }
+	shown := map[string][]span{}
 	for _, s := range services {
-		if s == "" || (len(best) > 0 && len(s) < len(best[0])) {
+		if s == "" || shown[s] != nil {
 			continue
 		}
-		shown := occurs(text, s, func(start, end int) bool {
+		occurs(text, s, func(start, end int) bool {
 			before := start == 0 || strings.IndexByte(" \t([,", text[start-1]) >= 0
 			after := (end == len(text) && !cut) || (end < len(text) && strings.IndexByte(" \t)],:", text[end]) >= 0)
-			return before && after
+			if before && after {
+				shown[s] = append(shown[s], span{start, end})
+			}
+			return false // every occurrence
 		})
-		switch {
-		case !shown:
-		case len(best) == 0 || len(s) > len(best[0]):
-			best = []string{s}
-		case !slices.Contains(best, s):
-			best = append(best, s)
-		}
 	}
-	return best
+	var named []string
+	for s, spans := range shown {
+		inside := func(sp span) bool {
+			for t, others := range shown {
+				for _, o := range others {
+					if len(t) > len(s) && o.start <= sp.start && sp.end <= o.end {
+						return true
+					}
+				}
+			}
+			return false
+		}
+		if !slices.ContainsFunc(spans, func(sp span) bool { return !inside(sp) }) {
+			continue
+		}
+		named = append(named, s)
+	}
+	sort.Strings(named)
+	return named
 }
 
-// occurs reports whether tok occurs in s somewhere bounded(start, end) holds.
+// occurs reports whether tok occurs in s somewhere bounded(start, end)
+// holds, calling bounded for each occurrence in turn until one does.
 func occurs(s, tok string, bounded func(start, end int) bool) bool {
 	for i := 0; i < len(s); {
 		j := strings.Index(s[i:], tok)
