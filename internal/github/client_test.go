@@ -23,13 +23,13 @@ import (
 func TestNewRefusesWhatCannotWork(t *testing.T) {
 	tok := secret.New(token)
 	for name, opts := range map[string]github.Options{
-		"relative URL":   {BaseURL: "api.github.com", Token: tok},
-		"ftp":            {BaseURL: "ftp://ghe.example/api/v3/", Token: tok},
-		"user info":      {BaseURL: "https://x:" + token + "@ghe.example/api/v3/", Token: tok},
-		"query":          {BaseURL: "https://ghe.example/api/v3/?token=" + token, Token: tok},
-		"no credentials": {},
-		"both":           {Token: tok, App: &github.App{AppID: 1, InstallationID: 2, PrivateKeyFile: "k.pem"}},
-		"app without id": {App: &github.App{InstallationID: 2, PrivateKeyFile: "k.pem"}},
+		"relative URL":    {BaseURL: "api.github.com", Token: tok},
+		"ftp":             {BaseURL: "ftp://ghe.example/api/v3/", Token: tok},
+		"user info":       {BaseURL: "https://x:" + token + "@ghe.example/api/v3/", Token: tok},
+		"query":           {BaseURL: "https://ghe.example/api/v3/?token=" + token, Token: tok},
+		"no credentials":  {},
+		"both":            {Token: tok, App: &github.App{AppID: 1, InstallationID: 2, PrivateKeyFile: "k.pem"}},
+		"app without id":  {App: &github.App{InstallationID: 2, PrivateKeyFile: "k.pem"}},
 		"app without key": {App: &github.App{AppID: 1, InstallationID: 2}},
 		"app, bad key":    {App: &github.App{AppID: 1, InstallationID: 2, PrivateKeyPEM: []byte("not a key")}},
 		"app, no file":    {App: &github.App{AppID: 1, InstallationID: 2, PrivateKeyFile: filepath.Join(t.TempDir(), "missing.pem")}},
