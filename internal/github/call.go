@@ -65,6 +65,25 @@ func (c *Client) do(ctx context.Context, k call, send func(ctx context.Context, 
 	})
 }
 
+// eachPage runs send for page 1, 2, … while GitHub names a next page, at
+// most maxPages pages; each page is one call under the retry policy.
+func (c *Client) eachPage(ctx context.Context, k call, maxPages int, send func(ctx context.Context, api *gh.Client, page int) (*gh.Response, error)) error {
+	for page := 1; page <= maxPages; page++ {
+		next := 0
+		err := c.do(ctx, k, func(ctx context.Context, api *gh.Client) (*gh.Response, error) {
+			resp, err := send(ctx, api, page)
+			if resp != nil {
+				next = resp.NextPage
+			}
+			return resp, err
+		})
+		if err != nil || next == 0 {
+			return err
+		}
+	}
+	return nil
+}
+
 // errorOf turns what go-github returned for one attempt into this package's
 // errors; nil for success, 202 Accepted included.
 func (c *Client) errorOf(ctx, actx context.Context, k call, resp *gh.Response, err error) error {
@@ -74,6 +93,10 @@ func (c *Client) errorOf(ctx, actx context.Context, k call, resp *gh.Response, e
 	var accepted *gh.AcceptedError
 	if errors.As(err, &accepted) {
 		return nil
+	}
+	var invalid *ValidationError
+	if errors.As(err, &invalid) {
+		return invalid // refused before sending
 	}
 	if ctx.Err() != nil {
 		// The caller gave up (shutdown, its own deadline): not GitHub's doing, and not worth a retry.

@@ -135,10 +135,6 @@ func (c *Client) post(ctx context.Context, k call, body any, out *bytes.Buffer) 
 		}
 		return resp, err
 	})
-	var v *ValidationError
-	if errors.As(err, &v) {
-		return 0, v
-	}
 	return status, err
 }
 
@@ -196,22 +192,11 @@ func (c *Client) FindRun(ctx context.Context, wf Workflow, releaseID string, sin
 		best    *gh.WorkflowRun
 		matches int
 	)
-	for page := 1; page <= maxRunPages; page++ {
+	err := c.eachPage(ctx, k, maxRunPages, func(ctx context.Context, api *gh.Client, page int) (*gh.Response, error) {
 		opts.Page = page
-		var (
-			runs *gh.WorkflowRuns
-			next int
-		)
-		err := c.do(ctx, k, func(ctx context.Context, api *gh.Client) (*gh.Response, error) {
-			r, resp, err := api.Actions.ListWorkflowRunsByFileName(ctx, wf.Owner, wf.Repo, wf.File, opts)
-			runs = r
-			if resp != nil {
-				next = resp.NextPage
-			}
-			return resp, err
-		})
+		runs, resp, err := api.Actions.ListWorkflowRunsByFileName(ctx, wf.Owner, wf.Repo, wf.File, opts)
 		if err != nil {
-			return Run{}, false, err
+			return resp, err
 		}
 		for _, r := range runs.WorkflowRuns {
 			if !namesRelease(r.GetDisplayTitle(), releaseID) {
@@ -222,9 +207,10 @@ func (c *Client) FindRun(ctx context.Context, wf Workflow, releaseID string, sin
 				best = r
 			}
 		}
-		if next == 0 {
-			break
-		}
+		return resp, nil
+	})
+	if err != nil {
+		return Run{}, false, err
 	}
 	if best == nil {
 		return Run{}, false, nil

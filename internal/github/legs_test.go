@@ -53,6 +53,10 @@ func TestMatchLegs(t *testing.T) {
 		{"one job shows two services", []string{"deploy (saver) and (differ)"}, []string{"saver", "differ"},
 			map[string]string{}, []string{"deploy (saver) and (differ)"}},
 		{"case matters", []string{"deploy (Saver)"}, []string{"saver"}, map[string]string{}, []string{"deploy (Saver)"}},
+		{"cyber-dojo's workflow", []string{"setup", "find-promotions", cyberDojoDefault("snyk-scan"), cyberDojoDefault("approve"),
+			"Prod apply nginx / terraform"}, []string{"nginx"},
+			map[string]string{"nginx": "Prod apply nginx / terraform"},
+			[]string{"setup", "find-promotions", cyberDojoDefault("snyk-scan"), cyberDojoDefault("approve")}},
 		{"no jobs yet", nil, []string{"saver"}, map[string]string{}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -80,6 +84,13 @@ func TestMatchLegs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// cyberDojoDefault is the name GitHub gives a matrix job of cyber-dojo's
+// workflow that has no name of its own: the job id and the item's values, cut.
+func cyberDojoDefault(job string) string {
+	return cut(job + " (aws-beta#4754, https://app.kosli.com/cyber-dojo/environments/aws-beta/snapshots/4754?fingerprint=" +
+		"0fd1eae4a2ab75d4d08106f86af3945a9e95b60693a4b9e4e44b59cc5887fdd1, 244531986313.dkr.ecr.eu-central-1.amazonaws.com/nginx:fa32058, nginx)")
 }
 
 func equalStrings(a, b map[string]string) bool {

@@ -113,29 +113,19 @@ func (c *Client) Jobs(ctx context.Context, wf Workflow, runID int64) ([]Job, err
 	k := c.runCall(http.MethodGet, wf, runID, "/jobs")
 	opts := &gh.ListWorkflowJobsOptions{Filter: "latest", ListOptions: gh.ListOptions{PerPage: 100}}
 	var out []Job
-	for page := 1; page <= maxJobPages; page++ {
+	err := c.eachPage(ctx, k, maxJobPages, func(ctx context.Context, api *gh.Client, page int) (*gh.Response, error) {
 		opts.Page = page
-		var (
-			jobs *gh.Jobs
-			next int
-		)
-		err := c.do(ctx, k, func(ctx context.Context, api *gh.Client) (*gh.Response, error) {
-			j, resp, err := api.Actions.ListWorkflowJobs(ctx, wf.Owner, wf.Repo, runID, opts)
-			jobs = j
-			if resp != nil {
-				next = resp.NextPage
-			}
-			return resp, err
-		})
+		jobs, resp, err := api.Actions.ListWorkflowJobs(ctx, wf.Owner, wf.Repo, runID, opts)
 		if err != nil {
-			return nil, err
+			return resp, err
 		}
 		for _, j := range jobs.Jobs {
 			out = append(out, jobOf(j))
 		}
-		if next == 0 {
-			break
-		}
+		return resp, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
