@@ -36,7 +36,9 @@ type reporter struct {
 	n    int
 }
 
-func newReporter(c *drifttest.Clock) *reporter { return &reporter{clock: c, calls: make(chan call, 100)} }
+func newReporter(c *drifttest.Clock) *reporter {
+	return &reporter{clock: c, calls: make(chan call, 100)}
+}
 
 func (r *reporter) DriftReport(_ context.Context, p *config.Pipeline, scheduled bool) error {
 	r.mu.Lock()
@@ -298,7 +300,9 @@ func TestReplicasSharingLeasesReportOnce(t *testing.T) {
 // leaseFunc is a Leaser that fails.
 type leaseFunc func() (bool, error)
 
-func (f leaseFunc) AcquireLease(context.Context, string, string, time.Duration) (bool, error) { return f() }
+func (f leaseFunc) AcquireLease(context.Context, string, string, time.Duration) (bool, error) {
+	return f()
+}
 
 func TestNoLeaseNoReport(t *testing.T) {
 	clock := drifttest.NewClock(date("2026-11-24T00:00:00Z"))
