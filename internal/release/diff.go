@@ -4,7 +4,6 @@
 package release
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -96,9 +95,14 @@ func DecodeDiff(r io.Reader) (Diff, error) {
 	return ParseDiff(data)
 }
 
-// ParseDiff is DecodeDiff for bytes already in memory.
-func ParseDiff(data []byte) (Diff, error) {
-	trimmed := bytes.TrimLeft(data, " \t\r\n")
+// ParseDiff is DecodeDiff for bytes already in memory. The strings of the
+// result share one copy of data.
+func ParseDiff(data []byte) (Diff, error) { return ParseDiffString(string(data)) }
+
+// ParseDiffString is ParseDiff without the copy: the strings of the result
+// are slices of data.
+func ParseDiffString(data string) (Diff, error) {
+	trimmed := strings.TrimLeft(data, " \t\r\n")
 	if len(trimmed) == 0 {
 		return Diff{}, fmt.Errorf("%w: empty input", ErrMalformedDiff)
 	}
@@ -153,7 +157,7 @@ func (d Diff) validate() error {
 	return nil
 }
 
-func describeStart(data []byte) string {
+func describeStart(data string) string {
 	switch data[0] {
 	case '[':
 		return "an array"
@@ -162,5 +166,5 @@ func describeStart(data []byte) string {
 	case '<':
 		return "what looks like HTML"
 	}
-	return fmt.Sprintf("%q", string(data[:min(len(data), 20)]))
+	return fmt.Sprintf("%q", data[:min(len(data), 20)])
 }

@@ -147,7 +147,7 @@ func (s *diffScanner) array(depth int, elem func() error) error {
 // str reads a string, s.pos at its opening quote.
 func (s *diffScanner) str() (string, error) {
 	start := s.pos + 1
-	i := start
+	i := plainRun(s.src, start, false)
 	for i < len(s.src) {
 		c := s.src[i]
 		switch {
@@ -525,8 +525,8 @@ func (s *diffScanner) side(st *sideState, withID bool, first *error, name string
 
 // scanDiff decodes the document into the four parts; the caller checks that
 // each required key was present.
-func scanDiff(data []byte) (parts [4]sideState, err error) {
-	s := &diffScanner{src: string(data)}
+func scanDiff(data string) (parts [4]sideState, err error) {
+	s := &diffScanner{src: data}
 	if s.peek() != '{' {
 		return parts, s.fail("want a JSON object")
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/release-bot/release-bot/internal/release"
+	"github.com/release-bot/release-bot/internal/release/releasetest"
 )
 
 // FuzzParseDiff: any input either decodes into a diff the planner can handle
@@ -72,5 +73,19 @@ func TestMatrixEscapesLikePython(t *testing.T) {
 	want := `"incoming_snapshot_id":"\u00e9\"\\\n\u0001\u007f\ud83d\ude00<>&/"`
 	if !strings.Contains(got, want) {
 		t.Fatalf("got %s\nwant it to contain %s", got, want)
+	}
+}
+
+func TestWriteMatrixIsAppendMatrix(t *testing.T) {
+	for _, n := range []int{0, 1, 7, 300} {
+		d := releasetest.GenerateDiff(n)
+		p := release.Compute(d, release.PlanOptions{Links: release.Links{Host: "https://h", Org: "o"}})
+		var buf strings.Builder
+		if err := release.WriteMatrix(&buf, p.Promotions); err != nil {
+			t.Fatal(err)
+		}
+		if want := string(release.AppendMatrix(nil, p.Promotions, true)) + "\n"; buf.String() != want {
+			t.Fatalf("%d services: WriteMatrix differs from AppendMatrix", n)
+		}
 	}
 }

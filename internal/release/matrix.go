@@ -1,6 +1,7 @@
 package release
 
 import (
+	"io"
 	"unicode/utf8"
 )
 
@@ -39,9 +40,7 @@ func AppendMatrix(b []byte, promotions []Promotion, indent bool) []byte {
 	if len(promotions) == 0 {
 		return append(b, "[]"...)
 	}
-	sep, kv, open, close, end := ",", ":", "{", "}", "]"
 	if indent {
-		sep, kv, open, close, end = ",\n    ", ": ", "{\n    ", "\n  }", "\n]"
 		b = append(b, "[\n  "...)
 	} else {
 		b = append(b, '[')
@@ -54,19 +53,57 @@ func AppendMatrix(b []byte, promotions []Promotion, indent bool) []byte {
 				b = append(b, ',')
 			}
 		}
-		b = append(b, open...)
-		vals := promotions[i].MatrixValues()
-		for k, key := range MatrixKeys {
-			if k > 0 {
-				b = append(b, sep...)
-			}
-			b = appendPyString(b, key)
-			b = append(b, kv...)
-			b = appendPyString(b, vals[k])
-		}
-		b = append(b, close...)
+		b = appendMatrixItem(b, &promotions[i], indent)
 	}
-	return append(b, end...)
+	if indent {
+		return append(b, "\n]"...)
+	}
+	return append(b, ']')
+}
+
+// appendMatrixItem appends one promotion as a 19-key object.
+func appendMatrixItem(b []byte, p *Promotion, indent bool) []byte {
+	sep, kv, open, close := ",", ":", "{", "}"
+	if indent {
+		sep, kv, open, close = ",\n    ", ": ", "{\n    ", "\n  }"
+	}
+	b = append(b, open...)
+	vals := p.MatrixValues()
+	for k, key := range MatrixKeys {
+		if k > 0 {
+			b = append(b, sep...)
+		}
+		b = appendPyString(b, key)
+		b = append(b, kv...)
+		b = appendPyString(b, vals[k])
+	}
+	return append(b, close...)
+}
+
+// WriteMatrix writes what AppendMatrix(nil, promotions, true) returns, and a
+// newline, in pieces through one small buffer: a 5,000-service list is
+// megabytes, and touching that much fresh memory costs more than writing it.
+func WriteMatrix(w io.Writer, promotions []Promotion) error {
+	buf := make([]byte, 0, 64<<10)
+	if len(promotions) == 0 {
+		_, err := w.Write(append(buf, "[]\n"...))
+		return err
+	}
+	buf = append(buf, "[\n  "...)
+	for i := range promotions {
+		if i > 0 {
+			buf = append(buf, ",\n  "...)
+		}
+		buf = appendMatrixItem(buf, &promotions[i], true)
+		if len(buf) > cap(buf)-8<<10 {
+			if _, err := w.Write(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+	}
+	_, err := w.Write(append(buf, "\n]\n"...))
+	return err
 }
 
 const hexDigits = "0123456789abcdef"
@@ -77,7 +114,12 @@ const hexDigits = "0123456789abcdef"
 func appendPyString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
-	for i := 0; i < len(s); {
+	i := plainRun(s, 0, true)
+	if i == len(s) {
+		b = append(b, s...)
+		return append(b, '"')
+	}
+	for i < len(s) {
 		c := s[i]
 		if c >= 0x20 && c < 0x7f && c != '"' && c != '\\' {
 			i++
