@@ -129,6 +129,8 @@ func (h *Handler) Command(ctx context.Context, cmd slack.SlashCommand) {
 	switch {
 	case req.Verb == VerbDiff:
 		err = h.diff(ctx, inv, pipeline)
+	case req.Verb == VerbDrift:
+		err = h.drift(ctx, inv, pipeline)
 	case h.d.Releases == nil:
 		err = fmt.Errorf("%w: /release %s", errNotHere, req.Verb)
 	case req.Verb == VerbPropose:
