@@ -14,6 +14,7 @@ import (
 
 	"github.com/release-bot/release-bot/internal/commands"
 	"github.com/release-bot/release-bot/internal/config"
+	"github.com/release-bot/release-bot/internal/drift"
 	"github.com/release-bot/release-bot/internal/kosli"
 	"github.com/release-bot/release-bot/internal/metrics"
 	"github.com/release-bot/release-bot/internal/ops"
@@ -48,6 +49,8 @@ type serveOptions struct {
 	Started func(opsAddr string)
 	// KosliTimeout bounds reading Kosli for one command (default 30s).
 	KosliTimeout time.Duration
+	// DriftClock is the drift report scheduler's clock; nil means real time.
+	DriftClock drift.Clock
 }
 
 func runServe(ctx context.Context, args []string, io stdio, getenv func(string) string, now func() time.Time) int {
@@ -173,6 +176,11 @@ func serve(ctx context.Context, o serveOptions) error {
 		return err
 	})
 	g.Go(func() error { return srv.Run(gctx) })
+	if drift.Scheduled(o.Config.Pipelines) {
+		sched := drift.New(drift.Options{Pipelines: o.Config.Pipelines, Reporter: handler, Leaser: st,
+			Owner: drift.NewOwner(), Clock: o.DriftClock, Logger: log})
+		g.Go(func() error { return sched.Run(gctx) })
+	}
 	err = g.Wait()
 	if ctx.Err() != nil && err == nil {
 		return nil
