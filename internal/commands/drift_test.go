@@ -59,14 +59,7 @@ func newDriftEnv(t *testing.T, fixture string) *driftEnv {
 	fs := slacktest.Start(t, slacktest.Options{BotToken: slackBot, AppToken: slackApp})
 	fs.AddChannel(driftChannel, "releases")
 	fk := kositest.Start(t, "cyber-dojo", kosliSecret)
-	data, err := os.ReadFile(filepath.Join("../../testdata/cyber-dojo-promotions/diff-snapshots", fixture+".json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := release.ParseDiff(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := loadDiff(t, fixture)
 	if err := fk.LoadDiff("aws-beta", "aws-prod", d); err != nil {
 		t.Fatal(err)
 	}
@@ -92,6 +85,19 @@ func newDriftEnv(t *testing.T, fixture string) *driftEnv {
 	return &driftEnv{h: h, p: cfg.Pipelines[0], slack: fs, kosli: fk, logs: logs}
 }
 
+// report runs a scheduled report and returns the blocks of the one message it posted.
+func (e *driftEnv) report(t *testing.T) string {
+	t.Helper()
+	if err := e.h.DriftReport(context.Background(), e.p, true); err != nil {
+		t.Fatal(err)
+	}
+	msgs := e.posted()
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages posted", len(msgs))
+	}
+	return string(msgs[0].Blocks)
+}
+
 // posted is every message in the channel.
 func (e *driftEnv) posted() []slacktest.Message {
 	var out []slacktest.Message
@@ -108,14 +114,7 @@ func TestDriftReportAsksComplianceInTheTarget(t *testing.T) {
 	e.kosli.SetVerdict(fingerprintOf(t, "2", "web"), "aws-prod", kositest.Verdict{
 		Policies: []kositest.PolicyResult{{Name: "prod-policy", FailingRules: []string{"pull-request"}}},
 	})
-	if err := e.h.DriftReport(context.Background(), e.p, true); err != nil {
-		t.Fatal(err)
-	}
-	msgs := e.posted()
-	if len(msgs) != 1 {
-		t.Fatalf("%d messages posted", len(msgs))
-	}
-	blocks := string(msgs[0].Blocks)
+	blocks := e.report(t)
 	for _, want := range []string{"Drift report · prod: aws-beta → aws-prod", "*nginx*", "*web*", ":white_check_mark: compliant in aws-prod",
 		":x: not compliant in aws-prod", ":rotating_light: waiting", "(over 72h)", `"action_id":"release_propose"`, `"value":"prod"`} {
 		if !strings.Contains(blocks, want) {
@@ -136,14 +135,7 @@ func TestDriftReportAsksComplianceInTheTarget(t *testing.T) {
 // fingerprintOf is the incoming fingerprint of service in a diff fixture.
 func fingerprintOf(t *testing.T, fixture, service string) string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("../../testdata/cyber-dojo-promotions/diff-snapshots", fixture+".json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := release.ParseDiff(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := loadDiff(t, fixture)
 	p := release.Compute(&d, release.PlanOptions{})
 	for _, pr := range p.Promotions {
 		if pr.Service == service {
@@ -203,18 +195,25 @@ func TestDriftReportWhenKosliFailsSaysSoAndTheNextWorks(t *testing.T) {
 func TestDriftReportOneComplianceFailureLeavesThatOneNotKnown(t *testing.T) {
 	e := newDriftEnv(t, "2")
 	e.kosli.FailNext(kositest.RouteAsserts, 1, 403)
-	if err := e.h.DriftReport(context.Background(), e.p, true); err != nil {
-		t.Fatal(err)
-	}
-	msgs := e.posted()
-	if len(msgs) != 1 {
-		t.Fatalf("%d messages", len(msgs))
-	}
-	blocks := string(msgs[0].Blocks)
+	blocks := e.report(t)
 	if strings.Count(blocks, ":grey_question: compliance in aws-prod not known") != 1 || strings.Count(blocks, ":white_check_mark: compliant in aws-prod") != 1 {
 		t.Fatalf("report:\n%s", blocks)
 	}
 	if !strings.Contains(e.logs.String(), "drift report: compliance not known") {
 		t.Errorf("log:\n%s", e.logs)
 	}
+}
+
+// loadDiff reads one of the cyber-dojo diff fixtures.
+func loadDiff(t *testing.T, fixture string) release.Diff {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("../../testdata/cyber-dojo-promotions/diff-snapshots", fixture+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := release.ParseDiff(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
