@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/release-bot/release-bot/internal/config"
 	"github.com/release-bot/release-bot/internal/kosli/kositest"
 	"github.com/release-bot/release-bot/internal/release"
+	"github.com/release-bot/release-bot/internal/release/releasetest"
 	"github.com/release-bot/release-bot/internal/secret"
 	"github.com/release-bot/release-bot/internal/secret/secrettest"
 	"github.com/release-bot/release-bot/internal/slackbot/slacktest"
@@ -96,14 +98,7 @@ func startBot(t testing.TB, fixture string, opts ...botOption) *bot {
 	fs.AddUsergroup("S0RELMGRS01", "release-managers", alice, bob)
 	fk := kositest.Start(t, "cyber-dojo", kosliToken)
 	if fixture != "" {
-		data, err := os.ReadFile(filepath.Join(conformance, "diff-snapshots", fixture+".json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		d, err := release.ParseDiff(data)
-		if err != nil {
-			t.Fatal(err)
-		}
+		d := loadFixture(t, fixture)
 		if err := fk.LoadDiff("aws-beta", "aws-prod", d); err != nil {
 			t.Fatal(err)
 		}
@@ -145,6 +140,27 @@ func startBot(t testing.TB, fixture string, opts ...botOption) *bot {
 	})
 	b.waitFor("the socket to connect", func(st *slacktest.State) bool { return len(st.Connections()) > 0 })
 	return b
+}
+
+// loadFixture reads a conformance diff by name, or "gen:N" generates one of N services.
+func loadFixture(t testing.TB, fixture string) release.Diff {
+	t.Helper()
+	if n, ok := strings.CutPrefix(fixture, "gen:"); ok {
+		var size int
+		if _, err := fmt.Sscan(n, &size); err != nil {
+			t.Fatal(err)
+		}
+		return *releasetest.GenerateDiff(size)
+	}
+	data, err := os.ReadFile(filepath.Join(conformance, "diff-snapshots", fixture+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := release.ParseDiff(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
 
 // start runs one more serve instance on the same fakes and Redis.

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -15,10 +18,13 @@ import (
 	"github.com/release-bot/release-bot/internal/commands"
 	"github.com/release-bot/release-bot/internal/config"
 	"github.com/release-bot/release-bot/internal/drift"
+	"github.com/release-bot/release-bot/internal/github"
 	"github.com/release-bot/release-bot/internal/kosli"
 	"github.com/release-bot/release-bot/internal/metrics"
 	"github.com/release-bot/release-bot/internal/ops"
 	"github.com/release-bot/release-bot/internal/release"
+	"github.com/release-bot/release-bot/internal/rollout"
+	"github.com/release-bot/release-bot/internal/secret"
 	"github.com/release-bot/release-bot/internal/slackbot"
 	"github.com/release-bot/release-bot/internal/store"
 )
@@ -51,6 +57,18 @@ type serveOptions struct {
 	KosliTimeout time.Duration
 	// DriftClock is the drift report scheduler's clock; nil means real time.
 	DriftClock drift.Clock
+	// FollowPoll is how often a dispatched run is looked at (default 15s);
+	// LeaseTTL how long a follower's lease lasts (default 45s); FindWithin how
+	// long to look for a run GitHub did not name (default 5m).
+	FollowPoll, LeaseTTL, FindWithin time.Duration
+}
+
+// replicaID names this process in leases: host, pid and a random part.
+func replicaID() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
 }
 
 func runServe(ctx context.Context, args []string, io stdio, getenv func(string) string, now func() time.Time) int {
@@ -133,12 +151,31 @@ func serve(ctx context.Context, o serveOptions) error {
 	api := slackbot.NewAPI(slackbot.APIOptions{
 		BotToken: o.Env.SlackBotToken, AppToken: o.Env.SlackAppToken, APIURL: o.Env.SlackAPIURL, Logger: log,
 	})
+	var background []func(context.Context) error
 	handler := commands.New(commands.Deps{
 		Config: o.Config, Slack: api, Kosli: kc,
 		Links: release.Links{Host: o.Env.KosliHost, Org: o.Env.KosliOrg},
 		Now:   o.Now, Logger: log, Metrics: m, KosliTimeout: o.KosliTimeout,
 		Releases: st, People: api, Gate: kc, Evidence: kc, Views: api,
 	})
+	if o.Config.HasWorkflows() {
+		gopts := github.Options{BaseURL: o.Env.GitHubAPIURL, Token: o.Env.GitHubToken, Logger: log, UserAgent: "release-bot/" + version, Clock: o.Now}
+		if o.Env.UsesGitHubApp() {
+			gopts.Token = secret.Secret{}
+			gopts.App = &github.App{AppID: o.Env.GitHubAppID, InstallationID: o.Env.GitHubAppInstallationID, PrivateKeyFile: o.Env.GitHubAppPrivateKeyFile}
+		}
+		gh, err := github.New(gopts)
+		if err != nil {
+			return fmt.Errorf("GitHub: %w", err)
+		}
+		ro := rollout.New(rollout.Options{
+			Config: o.Config, Runs: gh, Releases: st, Thread: handler, Kosli: kc, Evidence: kc,
+			Owner: replicaID(), Now: o.Now, Logger: log,
+			Poll: o.FollowPoll, Scan: o.FollowPoll, VerifyPoll: o.FollowPoll, LeaseTTL: o.LeaseTTL, FindWithin: o.FindWithin,
+		})
+		handler.SetDispatcher(ro)
+		background = append(background, ro.Run)
+	}
 	loop, err := slackbot.New(slackbot.Options{
 		Socket: socketmode.New(api.Client()), Handler: handler, Dedup: st, Busy: api,
 		Workers: o.Workers, Queue: o.Queue, Drain: o.Drain, Logger: log, Metrics: m,
@@ -176,6 +213,9 @@ func serve(ctx context.Context, o serveOptions) error {
 		return err
 	})
 	g.Go(func() error { return srv.Run(gctx) })
+	for _, run := range background {
+		g.Go(func() error { return run(gctx) })
+	}
 	if drift.Scheduled(o.Config.Pipelines) {
 		sched := drift.New(drift.Options{Pipelines: o.Config.Pipelines, Reporter: handler, Leaser: st,
 			Owner: drift.NewOwner(), Clock: o.DriftClock, Logger: log})

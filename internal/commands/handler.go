@@ -74,6 +74,10 @@ func New(d Deps) *Handler {
 	return &Handler{d: d}
 }
 
+// SetDispatcher sets the Dispatcher after construction: the dispatcher
+// answers in threads through the handler, so each needs the other.
+func (h *Handler) SetDispatcher(d Dispatcher) { h.d.Dispatcher = d }
+
 // invocation is one slash command being answered.
 type invocation struct {
 	cmd slack.SlashCommand

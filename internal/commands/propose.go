@@ -15,14 +15,6 @@ import (
 	"github.com/release-bot/release-bot/internal/store"
 )
 
-// details is what a release carries for later steps, in Release.Details.
-type details struct {
-	// Inputs are the workflow_dispatch inputs, computed (and checked against
-	// GitHub's limits) at propose time, so a release that cannot be
-	// dispatched is refused then, never at dispatch.
-	Inputs map[string]string `json:"inputs,omitempty"`
-}
-
 // refusalError is an answer to the person that is not a failure of the bot:
 // a blocker, nothing to promote, an open release, a release too large.
 type refusalError struct{ text string }
@@ -74,7 +66,7 @@ func (h *Handler) propose(ctx context.Context, inv *invocation, p *config.Pipeli
 	if err != nil {
 		return &refusalError{fmt.Sprintf(":no_entry: This plan cannot become a release: %s", esc(err.Error()))}
 	}
-	var det details
+	var det release.Details
 	if p.Workflow != nil {
 		det.Inputs, err = release.WorkflowInputs(m, plan, release.MatrixStyle(p.Workflow.Matrix))
 		var tooLarge *release.TooLargeError
@@ -93,11 +85,13 @@ func (h *Handler) propose(ctx context.Context, inv *invocation, p *config.Pipeli
 		return err
 	}
 	policy, rule := h.policy(ctx, p)
-	detJSON, _ := json.Marshal(det)
 	r := &release.Release{
 		ID: id, Pipeline: p.Name, ManifestDigest: m.SealedDigest, Proposer: inv.cmd.UserID, CreatedAt: now,
 		ExpiresAt: policy.ExpiresAt(now), Required: policy.Required, Channel: inv.cmd.ChannelID,
-		Gate: gate, Evidence: &ev, Details: detJSON,
+		Gate: gate, Evidence: &ev,
+	}
+	if err := r.WriteDetails(det); err != nil {
+		return err
 	}
 	if err := h.d.Releases.Create(ctx, r, manifest); err != nil {
 		var active *store.ActiveReleaseError

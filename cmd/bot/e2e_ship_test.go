@@ -1,0 +1,215 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/release-bot/release-bot/internal/config"
+	"github.com/release-bot/release-bot/internal/github/githubtest"
+	"github.com/release-bot/release-bot/internal/secret"
+	"github.com/release-bot/release-bot/internal/slackbot/slacktest"
+)
+
+const ghToken = "ghp_e2eTokenForTheFakeGitHub0001"
+
+const shipConfig = `
+settings:
+  working_after: 200ms
+pipelines:
+  - name: prod
+    from: aws-beta
+    to: aws-prod
+    channel: C0RELEASE01
+    approvals: { required: 1, approvers: ["U0CAROL0001"], expire_after: 24h }
+    workflow: { repo: acme/deploys, file: promote.yml, ref: main, timeout: TIMEOUT }
+    verify: { timeout: 3s }
+`
+
+type shipBot struct {
+	*bot
+	gh *githubtest.Server
+}
+
+type shipSetup struct {
+	timeout string
+	// promote moves what deployed into the fake Kosli's production when the run ends.
+	noPromote bool
+	late      time.Duration
+}
+
+// startShip runs the bot with a pipeline whose workflow runs on a fake GitHub.
+func startShip(t *testing.T, fixture string, wf githubtest.Workflow, s shipSetup) *shipBot {
+	t.Helper()
+	wf.Repo, wf.File = "acme/deploys", "promote.yml"
+	if wf.Duration == 0 {
+		wf.Duration = 300 * time.Millisecond
+	}
+	gh := githubtest.Start(t, ghToken, wf)
+	if s.timeout == "" {
+		s.timeout = "2h"
+	}
+	cfg, err := config.Parse("ship.yaml", []byte(strings.Replace(shipConfig, "TIMEOUT", s.timeout, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := startBot(t, fixture, func(o *serveOptions) {
+		o.Config = cfg
+		o.Env.GitHubToken = secret.New(ghToken)
+		o.Env.GitHubAPIURL = gh.URL()
+		o.FollowPoll, o.LeaseTTL, o.FindWithin = 100*time.Millisecond, 2*time.Second, 2*time.Second
+	})
+	sb := &shipBot{bot: b, gh: gh}
+	gh.OnRunCompleted(func(run githubtest.Run) {
+		if s.noPromote {
+			return
+		}
+		var items []struct {
+			Service, Digest string
+		}
+		if err := json.Unmarshal([]byte(run.Inputs["promotions"]), &items); err != nil {
+			t.Errorf("promotions input: %v", err)
+			return
+		}
+		var fps []string
+		for _, it := range items {
+			for _, j := range run.Jobs {
+				if j.Service == it.Service && j.Conclusion == "success" {
+					fps = append(fps, strings.TrimPrefix(it.Digest, "sha256:"))
+				}
+			}
+		}
+		go func() {
+			time.Sleep(s.late)
+			b.kosli.Promote("aws-beta", "aws-prod", fps)
+		}()
+	})
+	return sb
+}
+
+// proposeAndApprove makes a release and approves it; it returns the parent message's ts.
+func (b *shipBot) proposeAndApprove() string {
+	b.t.Helper()
+	b.command(alice, releaseChannel, "propose")
+	msg := b.releaseMessage()
+	b.click(carol, msg.TS, "release_approve")
+	b.threadHas(msg.TS, "The release is approved")
+	return msg.TS
+}
+
+func TestShipSucceedsAndVerifies(t *testing.T) {
+	b := startShip(t, "2", githubtest.Workflow{}, shipSetup{})
+	ts := b.proposeAndApprove()
+	b.threadHas(ts, "Workflow run <")
+	b.threadHas(ts, ":white_check_mark: *nginx* `e92d83d` → `fa32058`: deployed")
+	b.threadHas(ts, ":white_check_mark: *web* `7645ee7` → `ed1878b`: deployed")
+	b.threadHas(ts, "Release succeeded*: 2 of 2 artifacts deployed to aws-prod")
+	b.threadHas(ts, "Verified in aws-prod#")
+	if n := len(b.gh.RequestsTo(githubtest.RouteDispatch)); n != 1 {
+		t.Errorf("%d dispatches", n)
+	}
+	if !strings.Contains(b.parentText(ts), "Succeeded") {
+		t.Errorf("parent message:\n%s", b.parentText(ts))
+	}
+	var names []string
+	for _, a := range b.kosli.Attestations() {
+		names = append(names, a.Name)
+	}
+	for _, want := range []string{"deployment", "verification"} {
+		if !strings.Contains(strings.Join(names, " "), want) {
+			t.Errorf("no %s attestation in %v", want, names)
+		}
+	}
+}
+
+func TestShipWithoutRunDetailsFindsTheRunByName(t *testing.T) {
+	b := startShip(t, "2", githubtest.Workflow{}, shipSetup{})
+	b.gh.SetDispatchMode(githubtest.ModeNoContent)
+	ts := b.proposeAndApprove()
+	b.threadHas(ts, "Release succeeded")
+}
+
+func TestShipDispatch5xxIsNotRepeated(t *testing.T) {
+	b := startShip(t, "2", githubtest.Workflow{}, shipSetup{})
+	b.gh.Script(githubtest.RouteDispatch, githubtest.Response{Status: 502, Process: true})
+	ts := b.proposeAndApprove()
+	b.threadHas(ts, "did not confirm the dispatch")
+	b.threadHas(ts, "Release succeeded")
+	if n := len(b.gh.RequestsTo(githubtest.RouteDispatch)); n != 1 {
+		t.Errorf("%d dispatch POSTs, want exactly 1", n)
+	}
+}
+
+func TestShipNoRunEverAppears(t *testing.T) {
+	b := startShip(t, "2", githubtest.Workflow{}, shipSetup{})
+	b.gh.Script(githubtest.RouteDispatch, githubtest.Response{Status: 502})
+	ts := b.proposeAndApprove()
+	b.threadHas(ts, "no run with `prod-")
+	b.threadHas(ts, "run-name")
+	if n := len(b.gh.RequestsTo(githubtest.RouteDispatch)); n != 1 {
+		t.Errorf("%d dispatch POSTs, want exactly 1", n)
+	}
+}
+
+func TestShipFiveLegsOneFailing(t *testing.T) {
+	b := startShip(t, "gen:15", githubtest.Workflow{Legs: map[string]githubtest.Leg{"service-00006": {Conclusion: "failure"}}}, shipSetup{})
+	ts := b.proposeAndApprove()
+	b.threadHas(ts, "Release partly failed*: 4 of 5 deployed; failed: service-00006")
+	b.threadHas(ts, ":x: *service-00006*")
+	for _, s := range []string{"service-00000", "service-00003", "service-00009", "service-00012"} {
+		if n := b.threadCount(ts, ":white_check_mark: *"+s+"*"); n != 1 {
+			t.Errorf("%s: %d replies", s, n)
+		}
+	}
+}
+
+func TestShipRestartMidRunPostsNoReplyTwice(t *testing.T) {
+	b := startShip(t, "gen:15", githubtest.Workflow{Duration: 400 * time.Millisecond, Legs: map[string]githubtest.Leg{
+		"service-00009": {Duration: 3 * time.Second}, "service-00012": {Duration: 3 * time.Second},
+	}}, shipSetup{})
+	ts := b.proposeAndApprove()
+	b.threadHas(ts, ":white_check_mark: *service-00000*")
+	b.restart()
+	b.threadHas(ts, "Release succeeded")
+	for _, s := range []string{"service-00000", "service-00003", "service-00006", "service-00009", "service-00012"} {
+		if n := b.threadCount(ts, "*"+s+"*"); n != 1 {
+			t.Errorf("%s: %d replies after a restart", s, n)
+		}
+	}
+}
+
+func TestShipCancelDuringRun(t *testing.T) {
+	b := startShip(t, "2", githubtest.Workflow{Duration: 20 * time.Second}, shipSetup{})
+	ts := b.proposeAndApprove()
+	b.threadHas(ts, "Workflow run <")
+	b.command(alice, releaseChannel, "cancel")
+	b.threadHas(ts, "cancelled the release")
+	b.waitFor("the run cancelled", func(*slacktest.State) bool { return len(b.gh.RequestsTo(githubtest.RouteCancel)) == 1 })
+}
+
+func TestShipTimeout(t *testing.T) {
+	b := startShip(t, "2", githubtest.Workflow{Duration: 30 * time.Second}, shipSetup{timeout: "2s"})
+	ts := b.proposeAndApprove()
+	b.threadHas(ts, "longer than 2s")
+	b.waitFor("the run cancelled", func(*slacktest.State) bool { return len(b.gh.RequestsTo(githubtest.RouteCancel)) == 1 })
+}
+
+func TestShipVerifyCatchesUpLate(t *testing.T) {
+	b := startShip(t, "2", githubtest.Workflow{}, shipSetup{late: time.Second})
+	ts := b.proposeAndApprove()
+	b.threadHas(ts, "Verified in aws-prod#")
+}
+
+func TestShipVerifyNever(t *testing.T) {
+	b := startShip(t, "2", githubtest.Workflow{}, shipSetup{noPromote: true})
+	ts := b.proposeAndApprove()
+	b.threadHas(ts, "Not verified within 3s: aws-prod#")
+}
+
+func TestShipWaitingForReviewers(t *testing.T) {
+	b := startShip(t, "2", githubtest.Workflow{Wait: time.Second}, shipSetup{})
+	ts := b.proposeAndApprove()
+	b.threadHas(ts, "waiting for a reviewer")
+	b.threadHas(ts, "Release succeeded")
+}

@@ -1,0 +1,279 @@
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/release-bot/release-bot/internal/config"
+	"github.com/release-bot/release-bot/internal/github"
+	"github.com/release-bot/release-bot/internal/kosli"
+	"github.com/release-bot/release-bot/internal/release"
+	"github.com/release-bot/release-bot/internal/retry"
+	"github.com/release-bot/release-bot/internal/store"
+)
+
+// step looks at the run once. changed says something happened (so look again
+// soon); done says the release reached its end.
+func (r *Rollout) step(ctx context.Context, rel *release.Release, p *config.Pipeline, log zerolog.Logger) (changed, done bool) {
+	wf := workflowOf(p)
+	now := r.o.Now()
+	dispatched := time.Time{}
+	if rel.Run != nil {
+		dispatched = rel.Run.DispatchedAt
+	}
+	if timeout := p.Workflow.Timeout.Duration(); timeout > 0 && !dispatched.IsZero() && now.Sub(dispatched) > timeout {
+		if rel.Run != nil && rel.Run.ID != 0 {
+			if err := r.o.Runs.CancelRun(ctx, wf, rel.Run.ID); err != nil {
+				log.Warn().Err(err).Msg("cancelling the timed-out run")
+			}
+		}
+		to := release.TimedOut
+		if rel.State == release.Dispatching {
+			to = release.Failed // no run ever started: timed out is a deploy's ending
+		}
+		r.finish(ctx, rel, to, "run exceeded the pipeline's timeout",
+			fmt.Sprintf(":alarm_clock: The workflow run took longer than %s, the pipeline's timeout: I cancelled it and ended the release as timed out.", p.Workflow.Timeout))
+		return true, true
+	}
+	if rel.Run == nil || rel.Run.ID == 0 {
+		run, found, err := r.o.Runs.FindRun(ctx, wf, rel.ID, dispatched)
+		if err != nil {
+			log.Warn().Err(err).Msg("looking for the run")
+			return false, false
+		}
+		if found {
+			r.started(ctx, rel, run)
+			return true, false
+		}
+		if !dispatched.IsZero() && now.Sub(dispatched) > r.o.FindWithin {
+			r.finish(ctx, rel, release.Failed, "no workflow run appeared", fmt.Sprintf(":x: `%s` was dispatched %s ago but no run with `%s` in its name has appeared. "+
+				"Check in GitHub that the workflow is enabled, that its `run-name` shows the `release_id` input, and the Actions tab of `%s/%s`. Nothing is known to be deployed.",
+				wf, release.HumanDuration(now.Sub(dispatched)), rel.ID, wf.Owner, wf.Repo))
+			return true, true
+		}
+		return false, false
+	}
+
+	run, err := r.o.Runs.GetRun(ctx, wf, rel.Run.ID)
+	if err != nil {
+		log.Warn().Err(err).Msg("reading the run")
+		return false, false
+	}
+	jobs, err := r.o.Runs.Jobs(ctx, wf, rel.Run.ID)
+	if err != nil {
+		log.Warn().Err(err).Msg("reading the run's jobs")
+		return false, false
+	}
+	m, err := r.manifest(ctx, rel.ID)
+	if err != nil {
+		log.Error().Err(err).Msg("reading the manifest")
+		return false, false
+	}
+	services := make([]string, len(m.Artifacts))
+	for i, a := range m.Artifacts {
+		services[i] = a.Service
+	}
+	legs, _ := github.MatchLegs(jobs, services)
+
+	if run.Status != rel.Run.Status || run.Conclusion != rel.Run.Conclusion {
+		changed = true
+		if _, err := r.o.Releases.Amend(ctx, rel.ID, 0, func(x *release.Release) {
+			if x.Run != nil {
+				x.Run.Status, x.Run.Conclusion = run.Status, run.Conclusion
+			}
+		}); err == nil {
+			r.o.Thread.Refresh(ctx, rel.ID)
+		}
+		if run.Status == github.StatusWaiting && r.once(ctx, "waiting:"+rel.ID) {
+			r.o.Thread.Reply(ctx, rel, fmt.Sprintf(":pause_button: The run is waiting for a reviewer to approve a GitHub environment: <%s|review it in GitHub>.", run.HTMLURL))
+		}
+	}
+	for _, a := range m.Artifacts {
+		job, ok := legs[a.Service]
+		if !ok || !job.Completed() {
+			continue
+		}
+		if r.once(ctx, "leg:"+rel.ID+":"+a.Service) {
+			changed = true
+			r.o.Thread.Reply(ctx, rel, legLine(a, job))
+		}
+	}
+	if !run.Completed() {
+		return changed, false
+	}
+	r.conclude(ctx, rel, p, m, run, legs, log)
+	return true, true
+}
+
+func (r *Rollout) once(ctx context.Context, key string) bool {
+	first, err := r.o.Releases.Once(ctx, key, onceTTL)
+	return err == nil && first
+}
+
+func (r *Rollout) manifest(ctx context.Context, id string) (*release.Manifest, error) {
+	data, err := r.o.Releases.Manifest(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return release.ParseManifest(data)
+}
+
+// legLine is the one reply an artifact gets when its deploy leg ends.
+func legLine(a release.ManifestArtifact, job github.Job) string {
+	from := ":new: new"
+	if a.Replaces != nil {
+		from = "`" + short(a.Replaces.CommitSHA) + "`"
+	}
+	took := ""
+	if !job.StartedAt.IsZero() && job.CompletedAt.After(job.StartedAt) {
+		took = " in " + release.HumanDuration(job.CompletedAt.Sub(job.StartedAt))
+	}
+	mark, verb := ":white_check_mark:", "deployed"
+	switch job.Conclusion {
+	case github.ConclusionSuccess:
+	case "cancelled":
+		mark, verb = ":heavy_multiplication_x:", "cancelled"
+	case "skipped":
+		mark, verb = ":fast_forward:", "skipped"
+	default:
+		mark, verb = ":x:", "failed ("+job.Conclusion+")"
+	}
+	return fmt.Sprintf("%s *%s* %s → `%s`: %s%s · <%s|job>", mark, a.Service, from, short(a.Commit.SHA), verb, took, job.HTMLURL)
+}
+
+func short(s string) string {
+	if len(s) > 7 {
+		return s[:7]
+	}
+	return s
+}
+
+// conclude ends the release from its run's outcome, verifying a success in Kosli.
+func (r *Rollout) conclude(ctx context.Context, rel *release.Release, p *config.Pipeline, m *release.Manifest, run github.Run, legs map[string]github.Job, log zerolog.Logger) {
+	var ok, failed []string
+	for _, a := range m.Artifacts {
+		if job, found := legs[a.Service]; found && job.Conclusion == github.ConclusionSuccess {
+			ok = append(ok, a.Service)
+		} else {
+			failed = append(failed, a.Service)
+			if !found && r.once(ctx, "leg:"+rel.ID+":"+a.Service) {
+				r.o.Thread.Reply(ctx, rel, fmt.Sprintf(":x: *%s*: no deploy job of the run named it, so it was not deployed.", a.Service))
+			}
+		}
+	}
+	if run.Conclusion == "cancelled" && len(ok) == 0 {
+		r.finish(ctx, rel, release.Cancelled, "the workflow run was cancelled", fmt.Sprintf(":heavy_multiplication_x: The workflow run <%s|#%d> was cancelled; nothing was deployed.", run.HTMLURL, run.ID))
+		return
+	}
+	r.attest(ctx, rel, "deployment", len(failed) == 0, map[string]any{"run": run.HTMLURL, "deployed": ok, "failed": failed})
+	switch {
+	case len(failed) == 0:
+		verified := r.verify(ctx, rel, p, m, log)
+		r.finish(ctx, rel, release.Succeeded, "all artifacts deployed",
+			fmt.Sprintf(":tada: *Release succeeded*: %d of %d artifacts deployed to %s. %s", len(ok), len(m.Artifacts), p.To, verified))
+	case len(ok) == 0:
+		r.finish(ctx, rel, release.Failed, "no artifact deployed",
+			fmt.Sprintf(":x: *Release failed*: none of the %d artifacts was deployed (<%s|run #%d>).", len(m.Artifacts), run.HTMLURL, run.ID))
+	default:
+		r.finish(ctx, rel, release.PartlyFailed, "some artifacts failed",
+			fmt.Sprintf(":warning: *Release partly failed*: %d of %d deployed; failed: %s (<%s|run #%d>).", len(ok), len(m.Artifacts), strings.Join(failed, ", "), run.HTMLURL, run.ID))
+	}
+}
+
+// verify waits, within the pipeline's bound, for Kosli to see every shipped
+// fingerprint running in the target, and says what it found.
+func (r *Rollout) verify(ctx context.Context, rel *release.Release, p *config.Pipeline, m *release.Manifest, log zerolog.Logger) string {
+	if r.o.Kosli == nil {
+		return ""
+	}
+	deadline := r.o.Now().Add(p.Verify.Timeout.Duration())
+	var missing []string
+	var snapshot string
+	for {
+		if _, err := r.o.Releases.RenewLease(ctx, leaseName(rel.ID), r.o.Owner, r.o.LeaseTTL); err != nil {
+			log.Warn().Err(err).Msg("renewing the lease while verifying")
+		}
+		running, err := r.o.Kosli.Running(ctx, p.To)
+		if err != nil {
+			log.Warn().Err(err).Msg("reading the target for the verify step")
+		} else {
+			snapshot = running.SnapshotID
+			have := map[string]bool{}
+			for _, fp := range running.Fingerprints {
+				have[fp] = true
+			}
+			missing = missing[:0]
+			for _, a := range m.Artifacts {
+				if !have[strings.TrimPrefix(a.Digest, "sha256:")] {
+					missing = append(missing, a.Service)
+				}
+			}
+			if len(missing) == 0 {
+				r.attest(ctx, rel, "verification", true, map[string]any{"snapshot": snapshot})
+				return fmt.Sprintf(":white_check_mark: Verified in %s: it runs every artifact of the manifest.", snapshot)
+			}
+		}
+		if !r.o.Now().Add(r.o.VerifyPoll).Before(deadline) || retry.Sleep(ctx, r.o.VerifyPoll) != nil {
+			break
+		}
+	}
+	r.attest(ctx, rel, "verification", false, map[string]any{"snapshot": snapshot, "missing": missing})
+	if len(missing) == 0 {
+		return fmt.Sprintf(":warning: Not verified: Kosli could not be read within %s.", p.Verify.Timeout)
+	}
+	where := p.To
+	if snapshot != "" {
+		where = snapshot
+	}
+	return fmt.Sprintf(":warning: Not verified within %s: %s does not run %s yet.", p.Verify.Timeout, where, strings.Join(missing, ", "))
+}
+
+// finish moves the release to its end and says so in the thread.
+func (r *Rollout) finish(ctx context.Context, rel *release.Release, to release.State, note, text string) {
+	next, err := r.o.Releases.Transition(ctx, rel.ID, to, store.TransitionOpts{Note: note})
+	if err != nil {
+		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrInvalidMove) {
+			r.o.Logger.Info().Err(err).Str("release_id", rel.ID).Msg("release already moved on")
+			return
+		}
+		r.o.Logger.Error().Err(err).Str("release_id", rel.ID).Msg("ending the release")
+		return
+	}
+	r.o.Logger.Info().Str("release_id", rel.ID).Str("state", string(to)).Msg("release ended")
+	r.o.Thread.Refresh(ctx, next.ID)
+	r.o.Thread.Reply(ctx, next, text)
+}
+
+func (r *Rollout) attest(ctx context.Context, rel *release.Release, name string, compliant bool, data map[string]any) {
+	if r.o.Evidence == nil || rel.Evidence == nil {
+		return
+	}
+	err := r.o.Evidence.AttestGeneric(ctx, rel.Evidence.Flow, rel.Evidence.Trail, kosli.Attestation{
+		Name: name, Compliant: &compliant, UserData: data,
+		Annotations: map[string]string{"manifest_digest": rel.ManifestDigest, "pipeline": rel.Pipeline},
+	})
+	if err != nil {
+		r.o.Logger.Error().Err(err).Str("release_id", rel.ID).Str("attestation", name).Msg("attestation failed")
+	}
+}
+
+// dispatchProblem says in one line why GitHub refused a dispatch.
+func dispatchProblem(err error) string {
+	var api *github.APIError
+	switch {
+	case errors.Is(err, github.ErrUnauthorized):
+		return "the GitHub credentials were rejected (GITHUB_TOKEN or the GitHub App)"
+	case errors.Is(err, github.ErrForbidden):
+		return "the GitHub credentials lack permission to run Actions on this repository"
+	case errors.Is(err, github.ErrNotFound):
+		return "GitHub found no such repository or workflow"
+	case errors.As(err, &api):
+		return fmt.Sprintf("HTTP %d: %s", api.Status, api.Message)
+	}
+	return "GitHub could not be reached"
+}
