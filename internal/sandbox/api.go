@@ -73,6 +73,29 @@ func decode(w http.ResponseWriter, r *http.Request, v any) *apiError {
 	return nil
 }
 
+// request is the body of a POST: who acts, and what else must hold of it.
+type request interface {
+	actor() string
+	check() *apiError
+}
+
+// read decodes a POST into T and checks it and its user. On a refusal it
+// has answered, and ok is false.
+func read[T request](h *handler, w http.ResponseWriter, r *http.Request) (req T, u User, ok bool) {
+	aerr := decode(w, r, &req)
+	if aerr == nil {
+		u, aerr = h.actor(req.actor())
+	}
+	if aerr == nil {
+		aerr = req.check()
+	}
+	if aerr != nil {
+		writeError(w, aerr.status, aerr.msg)
+		return req, u, false
+	}
+	return req, u, true
+}
+
 // actor checks the user id of a request.
 func (h *handler) actor(id string) (User, *apiError) {
 	if id == "" {
@@ -109,19 +132,12 @@ type commandRequest struct {
 	Text string `json:"text"`
 }
 
+func (c commandRequest) actor() string { return c.User }
+
 // command types a /release command in the channel as the user.
 func (h *handler) command(w http.ResponseWriter, r *http.Request) {
-	var req commandRequest
-	if err := decode(w, r, &req); err != nil {
-		writeError(w, err.status, err.msg)
-		return
-	}
-	u, aerr := h.actor(req.User)
-	if aerr == nil {
-		aerr = checkCommand(req.Text)
-	}
-	if aerr != nil {
-		writeError(w, aerr.status, aerr.msg)
+	req, u, ok := read[commandRequest](h, w, r)
+	if !ok {
 		return
 	}
 	_, rest, _ := strings.Cut(strings.TrimSpace(req.Text), " ")
@@ -132,9 +148,9 @@ func (h *handler) command(w http.ResponseWriter, r *http.Request) {
 	h.sent(w, "command", id, err)
 }
 
-// checkCommand accepts "/release" and "/release <words>".
-func checkCommand(text string) *apiError {
-	text = strings.TrimSpace(text)
+// check accepts "/release" and "/release <words>".
+func (c commandRequest) check() *apiError {
+	text := strings.TrimSpace(c.Text)
 	switch {
 	case text == "":
 		return badRequest("Type a command, such as /release diff.")
@@ -160,19 +176,12 @@ type clickRequest struct {
 	Value    string `json:"value"`
 }
 
+func (c clickRequest) actor() string { return c.User }
+
 // click presses a button on a message of the channel as the user.
 func (h *handler) click(w http.ResponseWriter, r *http.Request) {
-	var req clickRequest
-	if err := decode(w, r, &req); err != nil {
-		writeError(w, err.status, err.msg)
-		return
-	}
-	u, aerr := h.actor(req.User)
-	if aerr == nil {
-		aerr = checkClick(req)
-	}
-	if aerr != nil {
-		writeError(w, aerr.status, aerr.msg)
+	req, u, ok := read[clickRequest](h, w, r)
+	if !ok {
 		return
 	}
 	id, err := h.page.Slack.BlockAction(slacktest.BlockAction{
@@ -182,7 +191,8 @@ func (h *handler) click(w http.ResponseWriter, r *http.Request) {
 	h.sent(w, "click", id, err)
 }
 
-func checkClick(req clickRequest) *apiError {
+// check bounds what a click names as Slack bounds it.
+func (req clickRequest) check() *apiError {
 	switch {
 	case !tsPattern.MatchString(req.TS):
 		return badRequest("ts must be a message timestamp such as 1700000000.000100, not %s", quote(req.TS))
@@ -204,17 +214,30 @@ type submitRequest struct {
 	Values map[string]map[string]string `json:"values"`
 }
 
+func (s submitRequest) actor() string { return s.User }
+
+// check leaves the inputs to be checked against the dialog: see inputValues.
+func (s submitRequest) check() *apiError {
+	if s.ViewID == "" {
+		return badRequest("view_id is required")
+	}
+	return nil
+}
+
 // dismissRequest is POST /sandbox/dismiss.
 type dismissRequest struct {
 	User   string `json:"user"`
 	ViewID string `json:"view_id"`
 }
 
+func (d dismissRequest) actor() string { return d.User }
+
+func (d dismissRequest) check() *apiError {
+	return submitRequest{ViewID: d.ViewID}.check()
+}
+
 // openView finds a dialog the bot opened for the user and has not been closed.
 func (h *handler) openView(user, viewID string) (slacktest.View, *apiError) {
-	if viewID == "" {
-		return slacktest.View{}, badRequest("view_id is required")
-	}
 	for _, v := range h.page.Slack.Views() {
 		if v.ID != viewID {
 			continue
@@ -252,16 +275,11 @@ type viewDef struct {
 
 // submit sends a dialog's inputs as the view_submission Slack would send.
 func (h *handler) submit(w http.ResponseWriter, r *http.Request) {
-	var req submitRequest
-	if err := decode(w, r, &req); err != nil {
-		writeError(w, err.status, err.msg)
+	req, u, ok := read[submitRequest](h, w, r)
+	if !ok {
 		return
 	}
-	u, aerr := h.actor(req.User)
-	var v slacktest.View
-	if aerr == nil {
-		v, aerr = h.openView(u.ID, req.ViewID)
-	}
+	v, aerr := h.openView(u.ID, req.ViewID)
 	var def viewDef
 	if aerr == nil && json.Unmarshal(v.View, &def) != nil {
 		aerr = badRequest("dialog %s cannot be read", quote(req.ViewID))
@@ -359,16 +377,11 @@ func inputValues(def viewDef, got map[string]map[string]string) (map[string]any,
 // dismiss records that the user closed a dialog without submitting it.
 // The bot asks for no view_closed event, so none is sent.
 func (h *handler) dismiss(w http.ResponseWriter, r *http.Request) {
-	var req dismissRequest
-	if err := decode(w, r, &req); err != nil {
-		writeError(w, err.status, err.msg)
+	req, u, ok := read[dismissRequest](h, w, r)
+	if !ok {
 		return
 	}
-	u, aerr := h.actor(req.User)
-	var v slacktest.View
-	if aerr == nil {
-		v, aerr = h.openView(u.ID, req.ViewID)
-	}
+	v, aerr := h.openView(u.ID, req.ViewID)
 	if aerr != nil {
 		writeError(w, aerr.status, aerr.msg)
 		return

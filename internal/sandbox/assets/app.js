@@ -363,8 +363,11 @@
     for (const id of ['channel-name', 'side-channel']) document.getElementById(id).textContent = '# ' + s.channel.name;
     document.title = '#' + s.channel.name + ' · release-bot sandbox';
     document.body.dataset.user = st.me;
-    st.views = [];
-    if (modalEl.open) modalEl.close();
+    // After a reconnection, a dialog still open on the server stays up with
+    // what was typed into it.
+    const showing = s.views.find(v => modalEl.open && v.id === modalEl.dataset.viewId);
+    if (!showing && modalEl.open) modalEl.close();
+    st.views = showing ? [showing] : [];
     render();
     s.views.forEach(openView);
   }
