@@ -57,6 +57,7 @@ func subcommands() map[string]command {
 	return map[string]command{
 		"plan":     runPlan,
 		"serve":    runServe,
+		"sandbox":  runSandbox,
 		"manifest": runManifest,
 		"version":  runVersion,
 	}

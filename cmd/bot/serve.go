@@ -102,7 +102,7 @@ func runServe(ctx context.Context, args []string, io stdio, getenv func(string) 
 		errorf(io.err, "bot serve: %v", err)
 		return exitUsage
 	}
-	log := zerolog.New(io.out).With().Timestamp().Str("service", "release-bot").Logger()
+	log := zerolog.New(zerolog.SyncWriter(io.out)).With().Timestamp().Str("service", "release-bot").Logger()
 	err = serve(ctx, serveOptions{
 		Env: env, Config: cfg, Listen: *listen, Drain: *drain, Workers: *workers, Queue: *queue,
 		Logger: log, Now: now,

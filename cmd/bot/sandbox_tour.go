@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/release-bot/release-bot/internal/slackbot/slacktest"
+)
+
+func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+// runTour plays a whole release through the fake Slack, as people would:
+// a diff, a proposal, a guest's refused click, two approvals, the deploy
+// and its verification. It fails on the first step that does not happen.
+func runTour(ctx context.Context, w *sandboxWorld, io stdio) error {
+	step := func(format string, args ...any) { fmt.Fprintf(io.out, "tour: "+format+"\n", args...) }
+	wait := func(what string, d time.Duration, cond func(*slacktest.State) bool) error {
+		wctx, cancel := context.WithTimeout(ctx, d)
+		defer cancel()
+		if err := w.slack.WaitFor(wctx, cond); err != nil {
+			return fmt.Errorf("waiting for %s: %w", what, err)
+		}
+		return nil
+	}
+	command := func(user, text string) error {
+		step("%s types /release %s", name(w, user), text)
+		_, err := w.slack.SlashCommand(slacktest.SlashCommand{ChannelID: sandboxChannel, UserID: user, Text: text})
+		return err
+	}
+	find := func(st *slacktest.State, prefix string) (slacktest.Message, bool) {
+		for _, m := range st.Messages(sandboxChannel) {
+			if !m.Ephemeral && m.ThreadTS == "" && strings.HasPrefix(m.Text, prefix) {
+				return m, true
+			}
+		}
+		return slacktest.Message{}, false
+	}
+	inThread := func(ts, want string) func(*slacktest.State) bool {
+		return func(st *slacktest.State) bool {
+			for _, m := range st.Thread(sandboxChannel, ts) {
+				if strings.Contains(m.Text, want) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+
+	if err := wait("the bot to connect", 30*time.Second, func(st *slacktest.State) bool { return len(st.Connections()) > 0 }); err != nil {
+		return err
+	}
+	if err := command(sandboxProposer, "diff"); err != nil {
+		return err
+	}
+	var diff slacktest.Message
+	if err := wait("the diff", time.Minute, func(st *slacktest.State) bool { var ok bool; diff, ok = find(st, "Release diff"); return ok }); err != nil {
+		return err
+	}
+	step("the bot posted the diff: %s", diff.Text)
+	if err := command(sandboxProposer, "propose"); err != nil {
+		return err
+	}
+	var rel slacktest.Message
+	if err := wait("the release", time.Minute, func(st *slacktest.State) bool { var ok bool; rel, ok = find(st, "Release prod-"); return ok }); err != nil {
+		return err
+	}
+	step("the bot proposed %s", rel.Text)
+	for _, u := range []string{sandboxGuest, sandboxProposer} {
+		step("%s clicks Approve", name(w, u))
+		if _, err := w.slack.BlockAction(slacktest.BlockAction{UserID: u, ChannelID: sandboxChannel, MessageTS: rel.TS, ActionID: "release_approve"}); err != nil {
+			return err
+		}
+		if err := wait("the refusal to "+name(w, u), 30*time.Second, func(st *slacktest.State) bool { return len(st.Ephemerals(sandboxChannel, u)) > 0 }); err != nil {
+			return err
+		}
+		var text string
+		_ = w.slack.WaitFor(ctx, func(st *slacktest.State) bool { e := st.Ephemerals(sandboxChannel, u); text = e[len(e)-1].Text; return true })
+		step("  refused: %s", text)
+	}
+	for _, u := range []string{sandboxApprover1, sandboxApprover2} {
+		step("%s clicks Approve", name(w, u))
+		if _, err := w.slack.BlockAction(slacktest.BlockAction{UserID: u, ChannelID: sandboxChannel, MessageTS: rel.TS, ActionID: "release_approve"}); err != nil {
+			return err
+		}
+		if err := wait(name(w, u)+"'s approval", 30*time.Second, inThread(rel.TS, "<@"+u+"> approved")); err != nil {
+			return err
+		}
+	}
+	step("approved; the promotion workflow runs")
+	if err := wait("the workflow run", time.Minute, inThread(rel.TS, "Workflow run <")); err != nil {
+		return err
+	}
+	if err := wait("the release to end", 5*time.Minute, func(st *slacktest.State) bool {
+		return inThread(rel.TS, "Release succeeded")(st) || inThread(rel.TS, "Release partly failed")(st) || inThread(rel.TS, "Release failed")(st)
+	}); err != nil {
+		return err
+	}
+	var replies []string
+	_ = w.slack.WaitFor(ctx, func(st *slacktest.State) bool {
+		for _, m := range st.Thread(sandboxChannel, rel.TS) {
+			replies = append(replies, m.Text)
+		}
+		return true
+	})
+	for _, r := range replies {
+		step("  thread: %s", r)
+	}
+	if !strings.Contains(strings.Join(replies, "\n"), "Release succeeded") {
+		return fmt.Errorf("the release did not succeed")
+	}
+	if !strings.Contains(strings.Join(replies, "\n"), "Verified in aws-prod#") {
+		return fmt.Errorf("the release was not verified in Kosli")
+	}
+	return nil
+}
+
+func name(w *sandboxWorld, id string) string {
+	for _, u := range w.users {
+		if u.ID == id {
+			return u.Name
+		}
+	}
+	return id
+}
