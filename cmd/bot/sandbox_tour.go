@@ -77,7 +77,11 @@ func runTour(ctx context.Context, w *sandboxWorld, io stdio) error {
 			return err
 		}
 		var text string
-		_ = w.slack.WaitFor(ctx, func(st *slacktest.State) bool { e := st.Ephemerals(sandboxChannel, u); text = e[len(e)-1].Text; return true })
+		_ = w.slack.WaitFor(ctx, func(st *slacktest.State) bool {
+			e := st.Ephemerals(sandboxChannel, u)
+			text = e[len(e)-1].Text
+			return true
+		})
 		step("  refused: %s", text)
 	}
 	for _, u := range []string{sandboxApprover1, sandboxApprover2} {
