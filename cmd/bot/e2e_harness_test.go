@@ -164,11 +164,14 @@ func loadFixture(t testing.TB, fixture string) release.Diff {
 }
 
 // start runs one more serve instance on the same fakes and Redis.
-func (b *bot) start() *instance {
+func (b *bot) start(opts ...botOption) *instance {
 	b.t.Helper()
 	in := &instance{done: make(chan error, 1)}
 	started := make(chan string, 1)
 	o := b.base
+	for _, opt := range opts {
+		opt(&o)
+	}
 	o.Started = func(addr string) { started <- addr }
 	ctx, cancel := context.WithCancel(context.Background())
 	in.cancel = cancel

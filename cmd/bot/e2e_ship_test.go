@@ -40,7 +40,7 @@ type shipSetup struct {
 }
 
 // startShip runs the bot with a pipeline whose workflow runs on a fake GitHub.
-func startShip(t *testing.T, fixture string, wf githubtest.Workflow, s shipSetup) *shipBot {
+func startShip(t *testing.T, fixture string, wf githubtest.Workflow, s shipSetup, opts ...botOption) *shipBot {
 	t.Helper()
 	wf.Repo, wf.File = "acme/deploys", "promote.yml"
 	if wf.Duration == 0 {
@@ -54,12 +54,12 @@ func startShip(t *testing.T, fixture string, wf githubtest.Workflow, s shipSetup
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := startBot(t, fixture, func(o *serveOptions) {
+	b := startBot(t, fixture, append([]botOption{func(o *serveOptions) {
 		o.Config = cfg
 		o.Env.GitHubToken = secret.New(ghToken)
 		o.Env.GitHubAPIURL = gh.URL()
 		o.FollowPoll, o.LeaseTTL, o.FindWithin = 100*time.Millisecond, 2*time.Second, 2*time.Second
-	})
+	}}, opts...)...)
 	sb := &shipBot{bot: b, gh: gh}
 	gh.OnRunCompleted(func(run githubtest.Run) {
 		if s.noPromote {

@@ -61,6 +61,8 @@ type serveOptions struct {
 	// LeaseTTL how long a follower's lease lasts (default 45s); FindWithin how
 	// long to look for a run GitHub did not name (default 5m).
 	FollowPoll, LeaseTTL, FindWithin time.Duration
+	// ReplicaID names this process in leases; empty means host, pid and a random part.
+	ReplicaID string
 }
 
 // replicaID names this process in leases: host, pid and a random part.
@@ -121,6 +123,9 @@ func runServe(ctx context.Context, args []string, io stdio, getenv func(string) 
 func serve(ctx context.Context, o serveOptions) error {
 	log := o.Logger
 	m := metrics.New()
+	if o.ReplicaID == "" {
+		o.ReplicaID = replicaID()
+	}
 
 	redisURL := o.Env.RedisURL.Reveal()
 	if redisURL == "" {
@@ -170,7 +175,7 @@ func serve(ctx context.Context, o serveOptions) error {
 		}
 		ro := rollout.New(rollout.Options{
 			Config: o.Config, Runs: gh, Releases: st, Thread: handler, Kosli: kc, Evidence: kc,
-			Owner: replicaID(), Now: o.Now, Logger: log,
+			Owner: o.ReplicaID, Now: o.Now, Logger: log,
 			Poll: o.FollowPoll, Scan: o.FollowPoll, VerifyPoll: o.FollowPoll, LeaseTTL: o.LeaseTTL, FindWithin: o.FindWithin,
 		})
 		handler.SetDispatcher(ro)
@@ -218,7 +223,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	}
 	if drift.Scheduled(o.Config.Pipelines) {
 		sched := drift.New(drift.Options{Pipelines: o.Config.Pipelines, Reporter: handler, Leaser: st,
-			Owner: drift.NewOwner(), Clock: o.DriftClock, Logger: log})
+			Owner: o.ReplicaID, Clock: o.DriftClock, Logger: log})
 		g.Go(func() error { return sched.Run(gctx) })
 	}
 	err = g.Wait()

@@ -90,6 +90,23 @@ func (s *Server) Restart(t testing.TB) {
 	}
 }
 
+// Stop stops the server cleanly, keeping its data for Start: a test of what
+// happens while Redis is away.
+func (s *Server) Stop(t testing.TB) {
+	t.Helper()
+	if err := s.stop(); err != nil {
+		t.Fatalf("redistest: stop: %v", err)
+	}
+}
+
+// Start starts a stopped server again on the same port with the same data.
+func (s *Server) Start(t testing.TB) {
+	t.Helper()
+	if err := s.start(); err != nil {
+		t.Fatalf("redistest: start: %v", err)
+	}
+}
+
 func launch(t testing.TB, persistent bool) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
