@@ -37,41 +37,24 @@ type Objects struct {
 // not listed is an error: add it here (with its API type) when the chart
 // starts rendering it, so that it is checked as strictly as the rest.
 var kinds = map[string]func(o *Objects) any{
-	"v1/ConfigMap": func(o *Objects) any {
-		x := &corev1.ConfigMap{}
-		o.ConfigMaps = append(o.ConfigMaps, x)
+	"v1/ConfigMap":                            collect(func(o *Objects) *[]*corev1.ConfigMap { return &o.ConfigMaps }),
+	"v1/Secret":                               collect(func(o *Objects) *[]*corev1.Secret { return &o.Secrets }),
+	"v1/Service":                              collect(func(o *Objects) *[]*corev1.Service { return &o.Services }),
+	"v1/ServiceAccount":                       collect(func(o *Objects) *[]*corev1.ServiceAccount { return &o.ServiceAccounts }),
+	"apps/v1/Deployment":                      collect(func(o *Objects) *[]*appsv1.Deployment { return &o.Deployments }),
+	"policy/v1/PodDisruptionBudget":           collect(func(o *Objects) *[]*policyv1.PodDisruptionBudget { return &o.PDBs }),
+	"monitoring.coreos.com/v1/ServiceMonitor": collect(func(o *Objects) *[]*ServiceMonitor { return &o.ServiceMonitors }),
+}
+
+// collect makes a new T, adds it to the list of Objects that field picks,
+// and returns it to be decoded into.
+func collect[T any](field func(o *Objects) *[]*T) func(o *Objects) any {
+	return func(o *Objects) any {
+		x := new(T)
+		list := field(o)
+		*list = append(*list, x)
 		return x
-	},
-	"v1/Secret": func(o *Objects) any {
-		x := &corev1.Secret{}
-		o.Secrets = append(o.Secrets, x)
-		return x
-	},
-	"v1/Service": func(o *Objects) any {
-		x := &corev1.Service{}
-		o.Services = append(o.Services, x)
-		return x
-	},
-	"v1/ServiceAccount": func(o *Objects) any {
-		x := &corev1.ServiceAccount{}
-		o.ServiceAccounts = append(o.ServiceAccounts, x)
-		return x
-	},
-	"apps/v1/Deployment": func(o *Objects) any {
-		x := &appsv1.Deployment{}
-		o.Deployments = append(o.Deployments, x)
-		return x
-	},
-	"policy/v1/PodDisruptionBudget": func(o *Objects) any {
-		x := &policyv1.PodDisruptionBudget{}
-		o.PDBs = append(o.PDBs, x)
-		return x
-	},
-	"monitoring.coreos.com/v1/ServiceMonitor": func(o *Objects) any {
-		x := &ServiceMonitor{}
-		o.ServiceMonitors = append(o.ServiceMonitors, x)
-		return x
-	},
+	}
 }
 
 var sourceLine = regexp.MustCompile(`(?m)^# Source: (\S+)`)
