@@ -78,6 +78,12 @@ func (b *bot) parentText(ts string) string {
 	return blocksText(b.t.(*testing.T), m.Blocks)
 }
 
+func (b *bot) parentBlocks(ts string) []byte {
+	var m slacktest.Message
+	b.waitFor("", func(st *slacktest.State) bool { m, _ = st.Message(releaseChannel, ts); return true })
+	return m.Blocks
+}
+
 func (b *bot) store() *store.Store { return store.New(b.redis.Client(b.t), store.Options{}) }
 
 func TestReleaseProposeApproveDispatch(t *testing.T) {
@@ -275,6 +281,29 @@ func TestReleaseExpires(t *testing.T) {
 	b.clock.Advance(25 * time.Hour)
 	b.click(bob, msg.TS, "release_approve")
 	b.ephemeral(releaseChannel, bob, "expired")
+}
+
+// TestReleaseExpiresWithoutAClick: the sweep ends an expired release and
+// takes its buttons away though nobody clicked.
+func TestReleaseExpiresWithoutAClick(t *testing.T) {
+	b := startBot(t, "2", func(o *serveOptions) { o.SweepEvery = 100 * time.Millisecond })
+	b.command(alice, releaseChannel, "propose")
+	msg := b.releaseMessage()
+	b.clock.Advance(25 * time.Hour)
+	b.threadHas(msg.TS, "The release expired with 0 of 2 approvals")
+	if text := b.parentText(msg.TS); !strings.Contains(text, "Expired") || strings.Contains(string(b.parentBlocks(msg.TS)), "release_approve") {
+		t.Errorf("expired release still offers approval:\n%s", text)
+	}
+	b.command(alice, releaseChannel, "propose")
+	b.waitFor("a new release", func(st *slacktest.State) bool {
+		n := 0
+		for _, m := range st.Messages(releaseChannel) {
+			if strings.HasPrefix(m.Text, "Release prod-") && m.ThreadTS == "" {
+				n++
+			}
+		}
+		return n == 2
+	})
 }
 
 // TestReleaseConcurrentApprovalsDispatchOnce: 20 allowed users click at once

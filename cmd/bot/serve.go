@@ -63,6 +63,8 @@ type serveOptions struct {
 	FollowPoll, LeaseTTL, FindWithin time.Duration
 	// ReplicaID names this process in leases; empty means host, pid and a random part.
 	ReplicaID string
+	// SweepEvery is how often expired releases are ended (default 1m).
+	SweepEvery time.Duration
 }
 
 // replicaID names this process in leases: host, pid and a random part.
@@ -157,6 +159,10 @@ func serve(ctx context.Context, o serveOptions) error {
 		BotToken: o.Env.SlackBotToken, AppToken: o.Env.SlackAppToken, APIURL: o.Env.SlackAPIURL, Logger: log,
 	})
 	var background []func(context.Context) error
+	sweep := o.SweepEvery
+	if sweep <= 0 {
+		sweep = time.Minute
+	}
 	handler := commands.New(commands.Deps{
 		Config: o.Config, Slack: api, Kosli: kc,
 		Links: release.Links{Host: o.Env.KosliHost, Org: o.Env.KosliOrg},
@@ -181,6 +187,7 @@ func serve(ctx context.Context, o serveOptions) error {
 		handler.SetDispatcher(ro)
 		background = append(background, ro.Run)
 	}
+	background = append(background, func(ctx context.Context) error { return handler.SweepEvery(ctx, sweep) })
 	loop, err := slackbot.New(slackbot.Options{
 		Socket: socketmode.New(api.Client()), Handler: handler, Dedup: st, Busy: api,
 		Workers: o.Workers, Queue: o.Queue, Drain: o.Drain, Logger: log, Metrics: m,

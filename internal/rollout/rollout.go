@@ -71,7 +71,8 @@ type Options struct {
 	// Owner names this replica in leases (hostname, pid, random).
 	Owner string
 	// Poll is the interval between looks at a run (default 15s); it backs
-	// off to MaxPoll (default 60s) while nothing changes.
+	// off to MaxPoll (default 30s) while nothing changes. Looks at an
+	// unchanged run are answered 304 and cost no rate limit.
 	Poll, MaxPoll time.Duration
 	// Scan is how often open releases are checked for a follower (default 10s).
 	Scan time.Duration
@@ -104,7 +105,7 @@ func New(o Options) *Rollout {
 		}
 	}
 	def(&o.Poll, 15*time.Second)
-	def(&o.MaxPoll, 60*time.Second)
+	def(&o.MaxPoll, 30*time.Second)
 	def(&o.Scan, 10*time.Second)
 	def(&o.LeaseTTL, 45*time.Second)
 	def(&o.FindWithin, 5*time.Minute)

@@ -1,0 +1,50 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/release-bot/release-bot/internal/release"
+	"github.com/release-bot/release-bot/internal/store"
+)
+
+// Sweep ends each pipeline's open release whose approvals ran out of time,
+// so that its message loses its buttons when it expires, not at the next
+// click. The move is a compare-and-set: replicas sweeping at once end it once.
+func (h *Handler) Sweep(ctx context.Context) {
+	if h.d.Releases == nil {
+		return
+	}
+	now := h.d.Now()
+	for _, p := range h.d.Config.Pipelines {
+		r, err := h.d.Releases.Active(ctx, p.Name)
+		if err != nil || r == nil || r.State != release.Proposed || !r.Expired(now) {
+			continue
+		}
+		next, err := h.d.Releases.Transition(ctx, r.ID, release.Expired, store.TransitionOpts{
+			From: []release.State{release.Proposed}, Version: r.Version, Note: "approvals ran out of time",
+		})
+		if err != nil {
+			continue // clicked or swept elsewhere meanwhile
+		}
+		h.d.Logger.Info().Str("release_id", r.ID).Msg("release expired")
+		h.refresh(ctx, next)
+		h.d.Metrics.Releases.WithLabelValues(string(next.State)).Inc()
+		h.reply(ctx, next, fmt.Sprintf(":zzz: The release expired with %d of %d approvals. `/release propose %s` starts again.", len(r.Approvals), r.Required, p.Name))
+	}
+}
+
+// SweepEvery runs Sweep until ctx ends.
+func (h *Handler) SweepEvery(ctx context.Context, every time.Duration) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			h.Sweep(ctx)
+		}
+	}
+}
