@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -65,20 +64,10 @@ func startShip(t *testing.T, fixture string, wf githubtest.Workflow, s shipSetup
 		if s.noPromote {
 			return
 		}
-		var items []struct {
-			Service, Digest string
-		}
-		if err := json.Unmarshal([]byte(run.Inputs["promotions"]), &items); err != nil {
-			t.Errorf("promotions input: %v", err)
+		fps, err := deployedFingerprints(run)
+		if err != nil {
+			t.Error(err)
 			return
-		}
-		var fps []string
-		for _, it := range items {
-			for _, j := range run.Jobs {
-				if j.Service == it.Service && j.Conclusion == "success" {
-					fps = append(fps, strings.TrimPrefix(it.Digest, "sha256:"))
-				}
-			}
 		}
 		go func() {
 			time.Sleep(s.late)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	_ "embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -170,9 +171,20 @@ func newSandboxWorld(failService string, legTime time.Duration) (*sandboxWorld, 
 // promoteDeployed plays the deploy in Kosli: production now runs what the
 // run's successful legs deployed.
 func promoteDeployed(k *kositest.Server, run githubtest.Run) {
-	var items []struct{ Service, Digest string }
-	if err := jsonUnmarshal(run.Inputs["promotions"], &items); err != nil {
+	fps, err := deployedFingerprints(run)
+	if err != nil {
 		return
+	}
+	// Kosli's environment reporter sees a deploy a little after it ends.
+	time.AfterFunc(2*time.Second, func() { k.Promote("aws-beta", "aws-prod", fps) })
+}
+
+// deployedFingerprints are the fingerprints a finished run's successful legs
+// deployed, read from its promotions input (the default matrix style).
+func deployedFingerprints(run githubtest.Run) ([]string, error) {
+	var items []struct{ Service, Digest string }
+	if err := json.Unmarshal([]byte(run.Inputs["promotions"]), &items); err != nil {
+		return nil, fmt.Errorf("promotions input: %w", err)
 	}
 	var fps []string
 	for _, it := range items {
@@ -182,8 +194,7 @@ func promoteDeployed(k *kositest.Server, run githubtest.Run) {
 			}
 		}
 	}
-	// Kosli's environment reporter sees a deploy a little after it ends.
-	time.AfterFunc(2*time.Second, func() { k.Promote("aws-beta", "aws-prod", fps) })
+	return fps, nil
 }
 
 func runSandbox(ctx context.Context, args []string, io stdio, _ func(string) string, now func() time.Time) int {

@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/release-bot/release-bot/internal/slackbot/slacktest"
 )
-
-func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
 
 // runTour plays a whole release through the fake Slack, as people would:
 // a diff, a proposal, a guest's refused click, two approvals, the deploy
