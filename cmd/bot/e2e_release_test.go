@@ -343,3 +343,29 @@ func TestReleaseConcurrentApprovalsDispatchOnce(t *testing.T) {
 		t.Errorf("%d first approvals", n)
 	}
 }
+
+// TestReleaseEvidenceFailureBlocksUntilRecorded: Kosli refuses the
+// evidence; the release says so and cannot be approved; the next click
+// records it and counts.
+func TestReleaseEvidenceFailureBlocksUntilRecorded(t *testing.T) {
+	b := startBot(t, "2")
+	b.kosli.FailNext(kositest.RouteTrails, 1, 500) // a write is not retried after a 500: it may have landed
+	b.command(alice, releaseChannel, "propose")
+	msg := b.releaseMessage()
+	if text := blocksText(t, msg.Blocks); !strings.Contains(text, "Evidence not recorded yet") {
+		t.Fatalf("message does not say the evidence is missing:\n%s", text)
+	}
+	b.threadHas(msg.TS, "The evidence could not be recorded in Kosli (Kosli answered HTTP 500")
+	b.kosli.FailNext(kositest.RouteTrails, 1, 500)
+	b.click(bob, msg.TS, "release_approve")
+	b.ephemeral(releaseChannel, bob, "evidence is not recorded in Kosli yet")
+	if b.threadCount(msg.TS, "approved (1 of 2)") != 0 {
+		t.Fatal("an approval counted without evidence")
+	}
+	// Kosli is back: the next click records the evidence, then counts.
+	b.click(bob, msg.TS, "release_approve")
+	b.threadHas(msg.TS, "<@"+bob+"> approved (1 of 2)")
+	if text := b.parentText(msg.TS); !strings.Contains(text, "Evidence: ") || strings.Contains(text, "not recorded") {
+		t.Errorf("message after the evidence was recorded:\n%s", text)
+	}
+}
