@@ -36,14 +36,19 @@ type Commit struct {
 // shapes it takes the last path segment as the sha when it looks like one.
 func ParseCommitURL(raw string) Commit {
 	c := Commit{URL: raw}
-	s := strings.TrimSpace(raw)
-	for i := 0; i < len(s); i++ {
-		if s[i] == '?' || s[i] == '#' {
-			s = s[:i]
-			break
-		}
+	s := raw
+	if s != "" && (s[0] <= ' ' || s[len(s)-1] <= ' ') {
+		s = strings.TrimSpace(s)
 	}
-	s = strings.TrimRight(s, "/")
+	if i := strings.IndexByte(s, '?'); i >= 0 {
+		s = s[:i]
+	}
+	if i := strings.IndexByte(s, '#'); i >= 0 {
+		s = s[:i]
+	}
+	for len(s) > 0 && s[len(s)-1] == '/' {
+		s = s[:len(s)-1]
+	}
 	c.Host = hostOf(s)
 	repo, sha, shape := splitCommit(s)
 	c.SHA = sha
