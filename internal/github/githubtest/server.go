@@ -22,11 +22,12 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/release-bot/release-bot/internal/fakekit"
 )
 
 // Route names a group of endpoints, for recording and for fault scripts.
@@ -89,19 +90,14 @@ type Server struct {
 	runs        []*run
 	nextRunID   int64
 	nextJobID   int64
-	requests    []Request
-	scripts     map[Route][]Response
 	rate        rateWindow
 	apps        map[int64]*rsa.PublicKey // by installation id
 	appIDs      map[int64]int64          // installation id → app id
 	issued      map[string]bool          // installation tokens
 	onCompleted []func(Run)
 
-	prefix    string
-	hs        *httptest.Server
-	baseURL   string
-	closing   chan struct{}
-	closeOnce sync.Once
+	prefix string
+	kit    *fakekit.Kit[Route, Request]
 }
 
 // New returns a fake GitHub that accepts the token token (as "Bearer" or "token").
@@ -113,12 +109,16 @@ func New(token string) *Server {
 		workflows: map[string]*Workflow{},
 		nextRunID: 9100000001,
 		nextJobID: 31000000001,
-		scripts:   map[Route][]Response{},
 		rate:      rateWindow{limit: 5000},
 		apps:      map[int64]*rsa.PublicKey{},
 		appIDs:    map[int64]int64{},
 		issued:    map[string]bool{},
-		closing:   make(chan struct{}),
+		// A scripted answer without a status lets the request through; JSON
+		// is typed as the API's own answers.
+		kit: fakekit.New(fakekit.Options[Route, Request]{
+			AnyRoute: AnyRoute, RouteOf: func(r Request) Route { return r.Route },
+			Answer: fakekit.Answer{JSONType: "application/json; charset=utf-8"},
+		}),
 	}
 }
 
@@ -205,39 +205,20 @@ func (s *Server) Mount(mux *http.ServeMux, prefix string) {
 func (s *Server) Start(prefix string) string {
 	mux := http.NewServeMux()
 	s.Mount(mux, prefix)
-	s.hs = httptest.NewServer(mux)
-	s.baseURL = s.hs.URL + strings.TrimRight(prefix, "/") + "/"
-	return s.baseURL
+	return s.kit.Listen(mux, strings.TrimRight(prefix, "/")+"/")
 }
 
 // URL is the base URL Start returned ("" before Start).
-func (s *Server) URL() string { return s.baseURL }
+func (s *Server) URL() string { return s.kit.URL() }
 
 // Close releases hanging requests and stops the server Start started. It is idempotent.
-func (s *Server) Close() {
-	s.closeOnce.Do(func() { close(s.closing) })
-	if s.hs != nil {
-		s.hs.Close()
-	}
-}
+func (s *Server) Close() { s.kit.Close() }
 
 // Requests returns every request received so far, oldest first.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.requests...)
-}
+func (s *Server) Requests() []Request { return s.kit.Requests() }
 
 // RequestsTo returns the requests received for one route.
-func (s *Server) RequestsTo(route Route) []Request {
-	var out []Request
-	for _, r := range s.Requests() {
-		if r.Route == route {
-			out = append(out, r)
-		}
-	}
-	return out
-}
+func (s *Server) RequestsTo(route Route) []Request { return s.kit.RequestsTo(route) }
 
 // ServeHTTP implements http.Handler for paths below the mount prefix.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -254,22 +235,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(kept) > 64<<10 {
 		kept = kept[:64<<10]
 	}
-	index := len(s.requests)
-	s.requests = append(s.requests, Request{
+	index, scripted, isScripted := s.kit.Receive(route, Request{
 		Method: r.Method, Path: r.URL.EscapedPath(), Route: route, Query: r.URL.Query(), Body: kept,
 		Authorized: authorized, UserAgent: r.UserAgent(), Time: s.now(),
 	})
-	scripted, isScripted := s.nextScripted(route)
 	s.mu.Unlock()
 
 	rec := &recorder{ResponseWriter: w}
-	defer func() {
-		s.mu.Lock()
-		s.requests[index].Status = rec.status
-		s.requests[index].NotModified = rec.status == http.StatusNotModified
-		s.mu.Unlock()
-	}()
-	if isScripted && s.play(rec, r, scripted, func(w http.ResponseWriter) { s.handle(w, r, route, segs, body, authorized) }) {
+	defer s.kit.Amend(index, func(q *Request) {
+		q.Status = rec.status
+		q.NotModified = rec.status == http.StatusNotModified
+	})
+	if isScripted && s.kit.Serve(rec, r, scripted, func(w http.ResponseWriter) { s.handle(w, r, route, segs, body, authorized) }) {
 		return
 	}
 	s.handle(rec, r, route, segs, body, authorized)

@@ -14,11 +14,12 @@ package kositest
 import (
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/release-bot/release-bot/internal/fakekit"
 )
 
 // Route names a group of endpoints, for recording and for fault scripts.
@@ -65,13 +66,8 @@ type Server struct {
 	flows        []Flow
 	trails       []Trail
 	attestations []Attestation
-	requests     []Request
-	scripts      map[Route][]Response
 
-	hs        *httptest.Server
-	baseURL   string
-	closing   chan struct{}
-	closeOnce sync.Once
+	kit *fakekit.Kit[Route, Request]
 }
 
 // New returns a fake Kosli for org that accepts the bearer token token.
@@ -83,8 +79,11 @@ func New(org, token string) *Server {
 		webBase:  "https://app.kosli.com",
 		envs:     map[string]*environment{},
 		verdicts: map[verdictKey]Verdict{},
-		scripts:  map[Route][]Response{},
-		closing:  make(chan struct{}),
+		// A scripted answer without a status is a 200; JSON is typed as the API's own answers.
+		kit: fakekit.New(fakekit.Options[Route, Request]{
+			AnyRoute: AnyRoute, RouteOf: func(r Request) Route { return r.Route },
+			Answer: fakekit.Answer{Status: http.StatusOK, JSONType: "application/json"},
+		}),
 	}
 }
 
@@ -114,39 +113,20 @@ func (s *Server) Mount(mux *http.ServeMux, prefix string) {
 func (s *Server) Start(prefix string) string {
 	mux := http.NewServeMux()
 	s.Mount(mux, prefix)
-	s.hs = httptest.NewServer(mux)
-	s.baseURL = s.hs.URL + strings.TrimRight(prefix, "/")
-	return s.baseURL
+	return s.kit.Listen(mux, strings.TrimRight(prefix, "/"))
 }
 
 // URL is the base URL Start returned ("" before Start).
-func (s *Server) URL() string { return s.baseURL }
+func (s *Server) URL() string { return s.kit.URL() }
 
 // Close releases hanging requests and stops the server Start started. It is idempotent.
-func (s *Server) Close() {
-	s.closeOnce.Do(func() { close(s.closing) })
-	if s.hs != nil {
-		s.hs.Close()
-	}
-}
+func (s *Server) Close() { s.kit.Close() }
 
 // Requests returns every request received so far, oldest first.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.requests...)
-}
+func (s *Server) Requests() []Request { return s.kit.Requests() }
 
 // RequestsTo returns the requests received for one route.
-func (s *Server) RequestsTo(route Route) []Request {
-	var out []Request
-	for _, r := range s.Requests() {
-		if r.Route == route {
-			out = append(out, r)
-		}
-	}
-	return out
-}
+func (s *Server) RequestsTo(route Route) []Request { return s.kit.RequestsTo(route) }
 
 // ServeHTTP implements http.Handler for paths starting /api/v2/.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -157,21 +137,26 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	authorized := r.Header.Get("Authorization") == "Bearer "+s.token
 	s.mu.Lock()
-	s.requests = append(s.requests, Request{
+	_, scripted, isScripted := s.kit.Receive(route, Request{
 		Method: r.Method, Path: r.URL.EscapedPath(), Route: route, Query: r.URL.Query(),
 		Authorized: authorized, UserAgent: r.UserAgent(), ContentType: r.Header.Get("Content-Type"), Time: s.now(),
 	})
-	scripted, isScripted := s.nextScripted(route)
 	s.mu.Unlock()
 
-	if isScripted && s.play(w, r, scripted) {
+	if isScripted && s.kit.Serve(w, r, scripted, func(w http.ResponseWriter) { s.handle(w, r, segs, authorized) }) {
 		return
 	}
+	s.handle(w, r, segs, authorized)
+}
+
+// handle answers a request the normal way.
+// segs is nil when the path is not below /api/v2/.
+func (s *Server) handle(w http.ResponseWriter, r *http.Request, segs []string, authorized bool) {
 	if !authorized {
 		writeMessage(w, http.StatusUnauthorized, "Invalid or missing API token")
 		return
 	}
-	if !ok || len(segs) < 2 {
+	if len(segs) < 2 {
 		writeMessage(w, http.StatusNotFound, "Not Found")
 		return
 	}
