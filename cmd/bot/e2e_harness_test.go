@@ -214,7 +214,7 @@ func (b *bot) stopInstance(in *instance) error {
 
 func (b *bot) waitFor(what string, cond func(*slacktest.State) bool) {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
 	if err := b.slack.WaitFor(ctx, cond); err != nil {
 		b.t.Fatalf("waiting for %s: %v\nlogs:\n%s", what, err, b.logs.String())
