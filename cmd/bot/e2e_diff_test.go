@@ -198,3 +198,21 @@ func TestServeSIGTERMFinishesTheCommandInFlight(t *testing.T) {
 	b.waitFor("the diff posted during the drain", func(st *slacktest.State) bool { return len(channelMessages(st)) == 1 })
 	_ = context.Background()
 }
+
+// TestServeBusyAnswersInsteadOfBlocking: with every worker stuck on a
+// hanging Kosli and the queue full, a further command is acked at once and
+// its author told to try again; nothing blocks the loop.
+func TestServeBusyAnswersInsteadOfBlocking(t *testing.T) {
+	b := startBot(t, "2", func(o *serveOptions) { o.Workers, o.Queue, o.KosliTimeout = 1, 1, 3*time.Second })
+	b.kosli.Script(kositest.AnyRoute, kositest.Hang(), kositest.Hang(), kositest.Hang(), kositest.Hang())
+	b.command(alice, releaseChannel, "diff") // the worker
+	b.waitFor("Kosli asked", func(*slacktest.State) bool { return len(b.kosli.RequestsTo(kositest.RouteEnvDiff)) > 0 })
+	b.command(bob, releaseChannel, "diff")   // the queue
+	b.command(carol, releaseChannel, "diff") // one too many: acked, and told
+	b.ephemeral(releaseChannel, carol, "release-bot is busy right now")
+	if !eventually(func() bool {
+		return strings.Contains(get(t, "http://"+b.ops+"/metrics"), "releasebot_busy_rejections_total 1")
+	}) {
+		t.Error("busy rejection not counted")
+	}
+}

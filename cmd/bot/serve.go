@@ -82,6 +82,7 @@ func runServe(ctx context.Context, args []string, io stdio, getenv func(string) 
 	drain := fs.Duration("drain", 25*time.Second, "how long work in flight may finish after SIGTERM")
 	workers := fs.Int("workers", 8, "commands handled at once")
 	queue := fs.Int("queue", 64, "commands waiting for a worker before 'busy, try again'")
+	level := fs.String("log-level", "info", "debug, info, warn or error")
 	if done, code := parseFlags(fs, args, io, serveHelp); done {
 		return code
 	}
@@ -106,7 +107,12 @@ func runServe(ctx context.Context, args []string, io stdio, getenv func(string) 
 		errorf(io.err, "bot serve: %v", err)
 		return exitUsage
 	}
-	log := zerolog.New(zerolog.SyncWriter(io.out)).With().Timestamp().Str("service", "release-bot").Logger()
+	lvl, err := zerolog.ParseLevel(*level)
+	if err != nil || *level == "" {
+		errorf(io.err, "bot serve: --log-level must be debug, info, warn or error, not %q", *level)
+		return exitUsage
+	}
+	log := zerolog.New(zerolog.SyncWriter(io.out)).Level(lvl).With().Timestamp().Str("service", "release-bot").Logger()
 	err = serve(ctx, serveOptions{
 		Env: env, Config: cfg, Listen: *listen, Drain: *drain, Workers: *workers, Queue: *queue,
 		Logger: log, Now: now,

@@ -17,8 +17,8 @@ func (h *Handler) Interaction(ctx context.Context, cb slack.InteractionCallback)
 	}
 	outcome := "stale"
 	defer func() { h.d.Metrics.Commands.WithLabelValues("click:"+truncate(action, 40), outcome).Inc() }()
-	if s := h.d.Config.Settings; s.TeamID != "" && cb.Team.ID != s.TeamID {
-		log.Warn().Str("team", cb.Team.ID).Msg("click from another workspace refused")
+	if s := h.d.Config.Settings; (s.TeamID != "" && cb.Team.ID != s.TeamID) || (s.AppID != "" && cb.APIAppID != "" && cb.APIAppID != s.AppID) {
+		log.Warn().Str("team", cb.Team.ID).Str("app", cb.APIAppID).Msg("click from another workspace or app refused")
 		outcome = "refused"
 		h.clickReply(ctx, cb, "This release-bot does not serve this workspace.")
 		return
