@@ -216,3 +216,10 @@ func TestServeBusyAnswersInsteadOfBlocking(t *testing.T) {
 		t.Error("busy rejection not counted")
 	}
 }
+
+func TestServeNotInChannelSaysInviteMe(t *testing.T) {
+	b := startBot(t, "2")
+	b.slack.SetBotMember(releaseChannel, false)
+	b.command(alice, releaseChannel, "diff")
+	b.ephemeral(releaseChannel, alice, "Invite me with `/invite @release-bot`")
+}

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/slack-go/slack"
+
 	"github.com/release-bot/release-bot/internal/kosli"
 )
 
@@ -58,6 +60,10 @@ func (h *Handler) explain(inv *invocation, err error) string {
 			return fmt.Sprintf(":warning: Kosli answered with an error (HTTP %d) when I read %s and %s. Try again in a minute (ref `%s`).", api.Status, ke.from, ke.to, ref)
 		}
 		return fmt.Sprintf(":warning: I could not read %s and %s from Kosli (ref `%s`).", ke.from, ke.to, ref)
+	}
+	var slackErr slack.SlackErrorResponse
+	if errors.As(err, &slackErr) && (slackErr.Err == "not_in_channel" || slackErr.Err == "channel_not_found") {
+		return fmt.Sprintf(":wave: I am not a member of this channel, so I cannot post here. Invite me with `/invite @release-bot`, then try again (ref `%s`).", ref)
 	}
 	if errors.Is(err, errNotHere) {
 		return fmt.Sprintf("That is not available in this release-bot yet (ref `%s`).", ref)
