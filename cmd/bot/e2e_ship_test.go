@@ -1,14 +1,17 @@
 package main
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/release-bot/release-bot/internal/config"
 	"github.com/release-bot/release-bot/internal/github/githubtest"
+	"github.com/release-bot/release-bot/internal/release"
 	"github.com/release-bot/release-bot/internal/secret"
 	"github.com/release-bot/release-bot/internal/slackbot/slacktest"
+	"github.com/release-bot/release-bot/internal/store"
 )
 
 const ghToken = "ghp_e2eTokenForTheFakeGitHub0001"
@@ -201,4 +204,30 @@ func TestShipWaitingForReviewers(t *testing.T) {
 	ts := b.proposeAndApprove()
 	b.threadHas(ts, "waiting for a reviewer")
 	b.threadHas(ts, "Release succeeded")
+}
+
+// TestShipResumesAnApprovalWhoseReplicaDied: a release approved but never
+// dispatched (the approving replica died in between) is taken up by the
+// sweep and shipped, once.
+func TestShipResumesAnApprovalWhoseReplicaDied(t *testing.T) {
+	b := startShip(t, "2", githubtest.Workflow{}, shipSetup{}, func(o *serveOptions) { o.SweepEvery = 100 * time.Millisecond })
+	b.command(alice, releaseChannel, "propose")
+	msg := b.releaseMessage()
+	id := msg.Text[len("Release "):strings.Index(msg.Text, " (")]
+	st := b.store()
+	r, err := st.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The approval lands in Redis, and nothing else happens: as if the replica died there.
+	res, err := st.Approve(context.Background(), id, release.Approval{UserID: carol, At: time.Now(), Digest: r.ManifestDigest})
+	if err != nil || res.Outcome != store.Approved {
+		t.Fatalf("approve: %+v %v", res, err)
+	}
+	b.clock.Advance(3 * time.Minute)
+	b.threadHas(msg.TS, "Workflow run <")
+	b.threadHas(msg.TS, "Release succeeded")
+	if n := len(b.gh.RequestsTo(githubtest.RouteDispatch)); n != 1 {
+		t.Errorf("%d dispatches", n)
+	}
 }

@@ -15,6 +15,10 @@ import (
 	"github.com/release-bot/release-bot/internal/store"
 )
 
+// resumeAfter is how long an approved release may wait for its dispatch
+// before a sweep takes it up: the approving replica died on the way.
+const resumeAfter = 2 * time.Minute
+
 // ship takes an approved release to dispatching, once, after checking that
 // the environments still run what the manifest says; then hands it to the
 // Dispatcher. Only the click whose approval completed the count calls it, and
@@ -23,15 +27,17 @@ func (h *Handler) ship(ctx context.Context, r *release.Release, p *config.Pipeli
 	drift, err := h.driftSince(ctx, r, p)
 	if err != nil {
 		log.Error().Err(err).Msg("drift check failed: not dispatching")
-		h.toState(ctx, r, release.Stale, "the environments could not be read to check for drift")
-		h.reply(ctx, r, fmt.Sprintf(":warning: I could not read %s and %s from Kosli to check that nothing changed since the proposal, so nothing was dispatched. Propose again when Kosli answers.", p.From, p.To))
+		if next, ok := h.toState(ctx, r, release.Stale, "the environments could not be read to check for drift"); ok {
+			h.reply(ctx, next, fmt.Sprintf(":warning: I could not read %s and %s from Kosli to check that nothing changed since the proposal, so nothing was dispatched. Propose again when Kosli answers.", p.From, p.To))
+		}
 		return
 	}
 	if len(drift) > 0 {
 		log.Info().Strs("drift", drift).Msg("release is stale")
-		h.toState(ctx, r, release.Stale, "drift: "+strings.Join(drift, "; "))
-		h.reply(ctx, r, ":warning: *Not dispatched: the environments changed since this release was proposed*, so what was approved is not what would ship:\n• "+
-			esc(strings.Join(drift, "\n• "))+"\nPropose again: `/release propose "+p.Name+"`.")
+		if next, ok := h.toState(ctx, r, release.Stale, "drift: "+strings.Join(drift, "; ")); ok {
+			h.reply(ctx, next, ":warning: *Not dispatched: the environments changed since this release was proposed*, so what was approved is not what would ship:\n• "+
+				esc(strings.Join(drift, "\n• "))+"\nPropose again: `/release propose "+p.Name+"`.")
+		}
 		return
 	}
 	next, err := h.d.Releases.Transition(ctx, r.ID, release.Dispatching, store.TransitionOpts{From: []release.State{release.Approved}, Note: "approved; no drift"})
@@ -79,17 +85,18 @@ func (h *Handler) driftSince(ctx context.Context, r *release.Release, p *config.
 	return release.Drift(m, &d), nil
 }
 
-// toState moves a release and refreshes its message; a conflict means
-// someone else moved it first, which is fine.
-func (h *Handler) toState(ctx context.Context, r *release.Release, to release.State, note string) *release.Release {
-	next, err := h.d.Releases.Transition(ctx, r.ID, to, store.TransitionOpts{Note: note})
+// toState moves an approved release and refreshes its message; false means
+// someone else moved it first (another replica's ship), which is fine and
+// leaves the telling to them.
+func (h *Handler) toState(ctx context.Context, r *release.Release, to release.State, note string) (*release.Release, bool) {
+	next, err := h.d.Releases.Transition(ctx, r.ID, to, store.TransitionOpts{From: []release.State{release.Approved}, Note: note})
 	if err != nil {
-		h.d.Logger.Warn().Err(err).Str("release_id", r.ID).Str("to", string(to)).Msg("transition not made")
-		return r
+		h.d.Logger.Info().Err(err).Str("release_id", r.ID).Str("to", string(to)).Msg("transition not made")
+		return r, false
 	}
 	h.refresh(ctx, next)
 	h.d.Metrics.Releases.WithLabelValues(string(to)).Inc()
-	return next
+	return next, true
 }
 
 // recordOnly is the dispatcher of a pipeline with no workflow: it records

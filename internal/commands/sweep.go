@@ -19,7 +19,18 @@ func (h *Handler) Sweep(ctx context.Context) {
 	now := h.d.Now()
 	for _, p := range h.d.Config.Pipelines {
 		r, err := h.d.Releases.Active(ctx, p.Name)
-		if err != nil || r == nil || r.State != release.Proposed || !r.Expired(now) {
+		if err != nil || r == nil {
+			continue
+		}
+		if r.State == release.Approved && len(r.History) > 0 && now.Sub(r.History[len(r.History)-1].At) > resumeAfter {
+			// Approved but never dispatched: whoever approved it went away
+			// between the two. ship is safe to repeat: its move is a
+			// compare-and-set and the dispatch itself is guarded.
+			h.d.Logger.Warn().Str("release_id", r.ID).Msg("resuming an approved release that was never dispatched")
+			h.ship(ctx, r, p, h.d.Logger.With().Str("release_id", r.ID).Logger())
+			continue
+		}
+		if r.State != release.Proposed || !r.Expired(now) {
 			continue
 		}
 		next, err := h.d.Releases.Transition(ctx, r.ID, release.Expired, store.TransitionOpts{

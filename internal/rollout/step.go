@@ -26,6 +26,15 @@ func (r *Rollout) step(ctx context.Context, rel *release.Release, p *config.Pipe
 	if rel.Run != nil {
 		dispatched = rel.Run.DispatchedAt
 	}
+	if dispatched.IsZero() {
+		// The replica that dispatched went away before stamping the time:
+		// count from the move to dispatching.
+		for _, h := range rel.History {
+			if h.To == release.Dispatching {
+				dispatched = h.At
+			}
+		}
+	}
 	if timeout := p.Workflow.Timeout.Duration(); timeout > 0 && !dispatched.IsZero() && now.Sub(dispatched) > timeout {
 		if rel.Run != nil && rel.Run.ID != 0 {
 			if err := r.o.Runs.CancelRun(ctx, wf, rel.Run.ID); err != nil {
