@@ -369,3 +369,23 @@ func TestReleaseEvidenceFailureBlocksUntilRecorded(t *testing.T) {
 		t.Errorf("message after the evidence was recorded:\n%s", text)
 	}
 }
+
+// TestReleaseClickBeforeTheMessageIsRecorded: a click can arrive between
+// propose posting the message and recording its ts; the click itself says
+// where the parent is, so the approval is still answered in the thread.
+func TestReleaseClickBeforeTheMessageIsRecorded(t *testing.T) {
+	b := startBot(t, "2")
+	b.command(alice, releaseChannel, "propose")
+	msg := b.releaseMessage()
+	b.threadHas(msg.TS, "Proposed by")
+	id := msg.Text[len("Release "):strings.Index(msg.Text, " (")]
+	// Put the release back in the window: message posted, ts not yet recorded.
+	if _, err := b.store().Amend(context.Background(), id, 0, func(r *release.Release) { r.MessageTS = "" }); err != nil {
+		t.Fatal(err)
+	}
+	b.click(bob, msg.TS, "release_approve")
+	b.threadHas(msg.TS, "<@"+bob+"> approved (1 of 2)")
+	if !strings.Contains(b.parentText(msg.TS), "Waiting for approval (1 of 2)") {
+		t.Errorf("parent not refreshed:\n%s", b.parentText(msg.TS))
+	}
+}

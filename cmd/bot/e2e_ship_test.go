@@ -178,6 +178,10 @@ func TestShipCancelDuringRun(t *testing.T) {
 	b.command(alice, releaseChannel, "cancel")
 	b.threadHas(ts, "cancelled the release")
 	b.waitFor("the run cancelled", func(*slacktest.State) bool { return len(b.gh.RequestsTo(githubtest.RouteCancel)) == 1 })
+	// One replica, a 20 s run, a 2 s lease: the follower must have kept it throughout.
+	if strings.Contains(b.logs.String(), "lost the follow lease") {
+		t.Error("the only follower lost its lease: it slept past it")
+	}
 }
 
 func TestShipTimeout(t *testing.T) {

@@ -36,6 +36,7 @@ func (h *Handler) approveClick(ctx context.Context, c *click) string {
 	if text != "" {
 		return text
 	}
+	r = h.knowParent(ctx, r, c.cb)
 	pol, _ := h.policy(ctx, p)
 	who, err := h.clicker(ctx, c.cb.User.ID, c.cb.Team.ID)
 	if err != nil {
@@ -93,6 +94,30 @@ func remaining(res store.ApproveResult) string {
 		return "1 more approval"
 	}
 	return fmt.Sprintf("%d more approvals", n)
+}
+
+// knowParent makes sure the release knows its parent message. propose posts
+// the message and then records its ts; a click can arrive in between, and
+// the message clicked on is the parent, so the click says where it is.
+func (h *Handler) knowParent(ctx context.Context, r *release.Release, cb slack.InteractionCallback) *release.Release {
+	if r.MessageTS != "" || cb.Container.MessageTs == "" || cb.Container.IsEphemeral {
+		return r
+	}
+	channel := cb.Container.ChannelID
+	if channel == "" {
+		channel = cb.Channel.ID
+	}
+	next, err := h.d.Releases.Amend(ctx, r.ID, 0, func(x *release.Release) {
+		if x.MessageTS == "" {
+			x.Channel, x.MessageTS = channel, cb.Container.MessageTs
+		}
+	})
+	if err != nil {
+		h.d.Logger.Warn().Err(err).Str("release_id", r.ID).Msg("could not record the release's message")
+		r.Channel, r.MessageTS = channel, cb.Container.MessageTs
+		return r
+	}
+	return next
 }
 
 // releaseAndPipeline loads a release and its pipeline, or says why not.
@@ -198,6 +223,7 @@ func (h *Handler) rejectClick(ctx context.Context, c *click) string {
 	if text != "" {
 		return text
 	}
+	r = h.knowParent(ctx, r, c.cb)
 	if text := h.mayDecide(ctx, r, p, c.cb.User.ID, c.cb.Team.ID); text != "" {
 		return text
 	}

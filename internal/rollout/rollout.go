@@ -113,6 +113,10 @@ func New(o Options) *Rollout {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	// A follower renews its lease once per look: it must never sleep past it.
+	o.MaxPoll = min(o.MaxPoll, o.LeaseTTL/2)
+	o.Poll = min(o.Poll, o.MaxPoll)
+	o.VerifyPoll = min(o.VerifyPoll, o.LeaseTTL/2)
 	return &Rollout{o: o, wake: make(chan struct{}, 1), following: map[string]bool{}}
 }
 

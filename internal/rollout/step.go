@@ -99,7 +99,7 @@ func (r *Rollout) step(ctx context.Context, rel *release.Release, p *config.Pipe
 			r.o.Thread.Refresh(ctx, rel.ID)
 		}
 		if run.Status == github.StatusWaiting && r.once(ctx, "waiting:"+rel.ID) {
-			r.o.Thread.Reply(ctx, rel, fmt.Sprintf(":pause_button: The run is waiting for a reviewer to approve a GitHub environment: <%s|review it in GitHub>.", run.HTMLURL))
+			r.claimedReply(ctx, rel, fmt.Sprintf(":pause_button: The run is waiting for a reviewer to approve a GitHub environment: <%s|review it in GitHub>.", run.HTMLURL))
 		}
 	}
 	for _, a := range m.Artifacts {
@@ -109,7 +109,7 @@ func (r *Rollout) step(ctx context.Context, rel *release.Release, p *config.Pipe
 		}
 		if r.once(ctx, "leg:"+rel.ID+":"+a.Service) {
 			changed = true
-			r.o.Thread.Reply(ctx, rel, legLine(a, job))
+			r.claimedReply(ctx, rel, legLine(a, job))
 		}
 	}
 	if !run.Completed() {
@@ -117,6 +117,15 @@ func (r *Rollout) step(ctx context.Context, rel *release.Release, p *config.Pipe
 	}
 	r.conclude(ctx, rel, p, m, run, legs, log)
 	return true, true
+}
+
+// claimedReply posts a reply whose dedup key this follower has just taken:
+// no one else will post it, so it must go out even if shutdown has begun
+// (bounded, so that stopping stays bounded).
+func (r *Rollout) claimedReply(ctx context.Context, rel *release.Release, text string) {
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	r.o.Thread.Reply(pctx, rel, text)
 }
 
 func (r *Rollout) once(ctx context.Context, key string) bool {
@@ -171,7 +180,7 @@ func (r *Rollout) conclude(ctx context.Context, rel *release.Release, p *config.
 		} else {
 			failed = append(failed, a.Service)
 			if !found && r.once(ctx, "leg:"+rel.ID+":"+a.Service) {
-				r.o.Thread.Reply(ctx, rel, fmt.Sprintf(":x: *%s*: no deploy job of the run named it, so it was not deployed.", a.Service))
+				r.claimedReply(ctx, rel, fmt.Sprintf(":x: *%s*: no deploy job of the run named it, so it was not deployed.", a.Service))
 			}
 		}
 	}
