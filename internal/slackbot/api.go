@@ -251,19 +251,23 @@ func (a *API) pace(ctx context.Context, channel string) error {
 	}
 	a.mu.Unlock()
 
+	return retry.Sleep(ctx, p.reserve(a.opts.Now(), a.opts.PostInterval))
+}
+
+// reserve takes the next post slot and says how long to wait for it.
+func (p *pacer) reserve(now time.Time, interval time.Duration) time.Duration {
 	p.mu.Lock()
-	now := a.opts.Now()
+	defer p.mu.Unlock()
 	if elapsed := now.Sub(p.last); elapsed > 0 {
-		p.tokens = min(postBurst, p.tokens+float64(elapsed)/float64(a.opts.PostInterval))
+		p.tokens = min(postBurst, p.tokens+float64(elapsed)/float64(interval))
 		p.last = now
 	}
 	var wait time.Duration
 	if p.tokens < 1 {
-		wait = time.Duration((1 - p.tokens) * float64(a.opts.PostInterval))
+		wait = time.Duration((1 - p.tokens) * float64(interval))
 	}
 	p.tokens--
-	p.mu.Unlock()
-	return retry.Sleep(ctx, wait)
+	return wait
 }
 
 // OpenView opens a modal in answer to a click (trigger ids live 3 seconds).

@@ -1,0 +1,56 @@
+package slackbot
+
+import (
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+)
+
+// TestPacerBurstThenOnePerInterval: three posts at once, then one a second;
+// waiting reserves the slot, so concurrent posters queue up.
+func TestPacerBurstThenOnePerInterval(t *testing.T) {
+	t0 := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	p := &pacer{tokens: postBurst, last: t0}
+	var waits []time.Duration
+	for range 5 {
+		waits = append(waits, p.reserve(t0, time.Second))
+	}
+	want := []time.Duration{0, 0, 0, time.Second, 2 * time.Second}
+	for i := range want {
+		if waits[i] != want[i] {
+			t.Fatalf("waits %v, want %v", waits, want)
+		}
+	}
+	// After a quiet spell the burst is back, never more than three.
+	if w := p.reserve(t0.Add(time.Hour), time.Second); w != 0 {
+		t.Errorf("after an hour: wait %v", w)
+	}
+	if p.tokens != postBurst-1 {
+		t.Errorf("tokens %v, want %v", p.tokens, postBurst-1)
+	}
+}
+
+func TestDedupKeyNamesADelivery(t *testing.T) {
+	cmd := job{kind: socketmode.EventTypeSlashCommand, command: slack.SlashCommand{TriggerID: "T1"}}
+	if got := dedupKey(cmd); got != "cmd:T1" {
+		t.Errorf("command key %q", got)
+	}
+	click := job{kind: socketmode.EventTypeInteractive, callback: slack.InteractionCallback{
+		User: slack.User{ID: "U1"}, Container: slack.Container{MessageTs: "1.2"},
+		ActionCallback: slack.ActionCallbacks{BlockActions: []*slack.BlockAction{{ActionID: "release_approve", ActionTs: "3.4"}}},
+	}}
+	if got := dedupKey(click); got != "click:1.2:release_approve:U1:3.4" {
+		t.Errorf("click key %q", got)
+	}
+	// The same person clicking again later is a new click, not a redelivery.
+	again := click
+	again.callback.ActionCallback.BlockActions = []*slack.BlockAction{{ActionID: "release_approve", ActionTs: "5.6"}}
+	if dedupKey(again) == dedupKey(click) {
+		t.Error("a second click has the first one's key")
+	}
+	if got := dedupKey(job{kind: socketmode.EventTypeSlashCommand}); got != "" {
+		t.Errorf("no trigger id, key %q", got)
+	}
+}
