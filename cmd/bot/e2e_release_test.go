@@ -31,6 +31,20 @@ func (b *bot) releaseMessage() slacktest.Message {
 	return msg
 }
 
+// waitReleases waits until the channel shows n release messages.
+func (b *bot) waitReleases(n int) {
+	b.t.Helper()
+	b.waitFor(fmt.Sprintf("%d release messages", n), func(st *slacktest.State) bool {
+		count := 0
+		for _, m := range st.Messages(releaseChannel) {
+			if strings.HasPrefix(m.Text, "Release prod-") && m.ThreadTS == "" {
+				count++
+			}
+		}
+		return count == n
+	})
+}
+
 // threadHas waits for a thread reply under ts containing want.
 func (b *bot) threadHas(ts, want string) {
 	b.t.Helper()
@@ -233,15 +247,7 @@ func TestReleaseRejectWithReason(t *testing.T) {
 	b.ephemeral(releaseChannel, carol, "now rejected")
 	// And the pipeline is free again.
 	b.command(alice, releaseChannel, "propose")
-	b.waitFor("a second release", func(st *slacktest.State) bool {
-		n := 0
-		for _, m := range st.Messages(releaseChannel) {
-			if strings.HasPrefix(m.Text, "Release prod-") && m.ThreadTS == "" {
-				n++
-			}
-		}
-		return n == 2
-	})
+	b.waitReleases(2)
 }
 
 func TestReleaseDriftBetweenApprovalAndDispatch(t *testing.T) {
@@ -295,15 +301,7 @@ func TestReleaseExpiresWithoutAClick(t *testing.T) {
 		t.Errorf("expired release still offers approval:\n%s", text)
 	}
 	b.command(alice, releaseChannel, "propose")
-	b.waitFor("a new release", func(st *slacktest.State) bool {
-		n := 0
-		for _, m := range st.Messages(releaseChannel) {
-			if strings.HasPrefix(m.Text, "Release prod-") && m.ThreadTS == "" {
-				n++
-			}
-		}
-		return n == 2
-	})
+	b.waitReleases(2)
 }
 
 // TestReleaseConcurrentApprovalsDispatchOnce: 20 allowed users click at once

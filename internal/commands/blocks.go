@@ -1,7 +1,9 @@
 package commands
 
 import (
+	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/slack-go/slack"
@@ -43,6 +45,12 @@ func link(url, label string) string {
 		return esc(label)
 	}
 	return "<" + url + "|" + esc(label) + ">"
+}
+
+// slackDate shows t in each reader's own time zone, with a UTC fallback for
+// clients that cannot: <!date^…^{date_short_pretty} {time}|2026-11-24 09:00 UTC>.
+func slackDate(t time.Time) string {
+	return fmt.Sprintf("<!date^%d^{date_short_pretty} {time}|%s>", t.Unix(), t.UTC().Format("2006-01-02 15:04 UTC"))
 }
 
 // truncate cuts s to at most n runes, marking the cut with "…".

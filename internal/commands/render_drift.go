@@ -68,7 +68,7 @@ func DriftMessage(v DriftView) (msg Message, ok bool) {
 		header(fmt.Sprintf("Drift report · %s: %s → %s", v.Pipeline, p.Source.Environment, p.Target.Environment)),
 		contextBlock(
 			fmt.Sprintf("%s → %s", link(v.Links.Snapshot(p.Source), p.Source.ID), link(v.Links.Snapshot(p.Target), p.Target.ID)),
-			fmt.Sprintf("as of <!date^%d^{date_short_pretty} {time}|%s>", v.At.Unix(), v.At.UTC().Format("2006-01-02 15:04 UTC")),
+			"as of "+slackDate(v.At),
 		),
 	}
 	blockers, more := fitLines(blockerLines(DiffView{Pipeline: v.Pipeline, Plan: p, Links: v.Links}), maxSectionText)

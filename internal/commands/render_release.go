@@ -229,11 +229,11 @@ func approvalLine(v ReleaseView) string {
 		b.WriteString("; the proposer cannot approve their own release")
 	}
 	if !r.ExpiresAt.IsZero() && r.State == release.Proposed {
-		fmt.Fprintf(&b, "; expires <!date^%d^{date_short_pretty} {time}|%s>", r.ExpiresAt.Unix(), r.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC"))
+		b.WriteString("; expires " + slackDate(r.ExpiresAt))
 	}
 	b.WriteString(".")
 	for _, a := range r.Approvals {
-		fmt.Fprintf(&b, "\n:ballot_box_with_check: Approved by <@%s> <!date^%d^{date_short_pretty} {time}|%s>", a.UserID, a.At.Unix(), a.At.UTC().Format("2006-01-02 15:04 UTC"))
+		fmt.Fprintf(&b, "\n:ballot_box_with_check: Approved by <@%s> %s", a.UserID, slackDate(a.At))
 	}
 	return b.String()
 }

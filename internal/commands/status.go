@@ -45,7 +45,7 @@ func (h *Handler) status(ctx context.Context, inv *invocation, p *config.Pipelin
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s *Release `%s`* (%s → %s): *%s*\n", stateEmoji[r.State], r.ID, p.From, p.To, upperFirst(stateLine(r, h.d.Now())))
-	fmt.Fprintf(&b, "Proposed by <@%s> <!date^%d^{date_short_pretty} {time}|%s>; manifest `%s`.\n", r.Proposer, r.CreatedAt.Unix(), r.CreatedAt.UTC().Format("2006-01-02 15:04 UTC"), r.ManifestDigest)
+	fmt.Fprintf(&b, "Proposed by <@%s> %s; manifest `%s`.\n", r.Proposer, slackDate(r.CreatedAt), r.ManifestDigest)
 	if len(r.Approvals) > 0 {
 		var who []string
 		for _, a := range r.Approvals {
@@ -68,7 +68,7 @@ func (h *Handler) status(ctx context.Context, inv *invocation, p *config.Pipelin
 		if last.Note != "" {
 			note = ": " + esc(last.Note)
 		}
-		fmt.Fprintf(&b, "Last change: %s <!date^%d^{date_short_pretty} {time}|%s>%s", last.To.Label(), last.At.Unix(), last.At.UTC().Format("2006-01-02 15:04 UTC"), truncate(note, 300))
+		fmt.Fprintf(&b, "Last change: %s %s%s", last.To.Label(), slackDate(last.At), truncate(note, 300))
 	}
 	h.ephemeral(ctx, inv, b.String())
 	return nil
