@@ -387,3 +387,24 @@ func TestReleaseClickBeforeTheMessageIsRecorded(t *testing.T) {
 		t.Errorf("parent not refreshed:\n%s", b.parentText(msg.TS))
 	}
 }
+
+// TestReleaseListAndWhoMayCancel: /release list shows the pipeline's
+// releases; a guest may not cancel one, its proposer may.
+func TestReleaseListAndWhoMayCancel(t *testing.T) {
+	b := startBot(t, "2")
+	b.command(alice, releaseChannel, "propose")
+	msg := b.releaseMessage()
+	id := msg.Text[len("Release "):strings.Index(msg.Text, " (")]
+	b.command(bob, releaseChannel, "list")
+	b.ephemeral(releaseChannel, bob, "Recent releases of `prod`")
+	b.ephemeral(releaseChannel, bob, "`"+id+"` proposed")
+	b.command(dave, releaseChannel, "cancel")
+	b.ephemeral(releaseChannel, dave, "Only the proposer or an approver")
+	b.command(alice, releaseChannel, "cancel "+id)
+	b.ephemeral(releaseChannel, alice, "Release `"+id+"` is cancelled.")
+	b.threadHas(msg.TS, "<@"+alice+"> cancelled the release.")
+	b.command(alice, releaseChannel, "cancel "+id)
+	b.ephemeral(releaseChannel, alice, "is already cancelled")
+	b.command(bob, releaseChannel, "status nope-2026-01-01-1")
+	b.ephemeral(releaseChannel, bob, "There is no release `nope-2026-01-01-1`")
+}
