@@ -7,8 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/release-bot/release-bot/internal/config"
 	"github.com/release-bot/release-bot/internal/kosli/kositest"
+	"github.com/release-bot/release-bot/internal/secret/secrettest"
 	"github.com/release-bot/release-bot/internal/slackbot/slacktest"
+	"github.com/rs/zerolog"
 )
 
 func channelMessages(st *slacktest.State) []slacktest.Message {
@@ -222,4 +225,32 @@ func TestServeNotInChannelSaysInviteMe(t *testing.T) {
 	b.slack.SetBotMember(releaseChannel, false)
 	b.command(alice, releaseChannel, "diff")
 	b.ephemeral(releaseChannel, alice, "Invite me with `/invite @release-bot`")
+}
+
+// TestServeStopsOnARejectedAppToken: Slack refusing the app-level token is
+// fatal and says so; it is not retried forever.
+func TestServeStopsOnARejectedAppToken(t *testing.T) {
+	fs := slacktest.Start(t, slacktest.Options{BotToken: botToken, AppToken: appToken})
+	fk := kositest.Start(t, "cyber-dojo", kosliToken)
+	cfg, err := config.Parse("bot.yaml", []byte(e2eConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := config.FromEnv(func(k string) string {
+		return map[string]string{
+			"SLACK_BOT_TOKEN": botToken, "SLACK_APP_TOKEN": "xapp-revoked-token-789", "SLACK_API_URL": fs.APIURL(),
+			"KOSLI_HOST": fk.URL(), "KOSLI_ORG": "cyber-dojo", "KOSLI_API_TOKEN": kosliToken,
+		}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &secrettest.Log{}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err = serve(ctx, serveOptions{Env: env, Config: cfg, Listen: "127.0.0.1:0", Drain: time.Second, Logger: zerolog.New(logs), Now: time.Now})
+	if err == nil || !strings.Contains(err.Error(), "invalid_auth") || ctx.Err() != nil {
+		t.Fatalf("serve = %v (ctx %v)", err, ctx.Err())
+	}
+	secrettest.AssertAbsent(t, []string{"xapp-revoked-token-789", botToken, kosliToken}, err.Error(), logs.String())
 }
