@@ -199,7 +199,6 @@ func TestServeSIGTERMFinishesTheCommandInFlight(t *testing.T) {
 		t.Fatalf("serve after SIGTERM: %v", err)
 	}
 	b.waitFor("the diff posted during the drain", func(st *slacktest.State) bool { return len(channelMessages(st)) == 1 })
-	_ = context.Background()
 }
 
 // TestServeBusyAnswersInsteadOfBlocking: with every worker stuck on a

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -137,5 +136,4 @@ func TestReadinessFollowsRedisAndTheSocket(t *testing.T) {
 	if !eventually(func() bool { return ready() == 503 }) {
 		t.Error("ready with the socket lost")
 	}
-	_ = context.Background()
 }

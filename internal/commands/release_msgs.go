@@ -2,7 +2,6 @@ package commands
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/slack-go/slack"
 
@@ -64,7 +63,3 @@ func (h *Handler) Refresh(ctx context.Context, id string) *release.Release {
 
 // Reply is reply for other packages.
 func (h *Handler) Reply(ctx context.Context, r *release.Release, text string) { h.reply(ctx, r, text) }
-
-func releaseLabel(r *release.Release) string {
-	return fmt.Sprintf("`%s` (%s)", r.ID, r.State.Label())
-}
