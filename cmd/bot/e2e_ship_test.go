@@ -204,7 +204,7 @@ func TestShipVerifyNever(t *testing.T) {
 }
 
 func TestShipWaitingForReviewers(t *testing.T) {
-	b := startShip(t, "2", githubtest.Workflow{Wait: time.Second}, shipSetup{})
+	b := startShip(t, "2", githubtest.Workflow{Wait: 3 * time.Second}, shipSetup{})
 	ts := b.proposeAndApprove()
 	b.threadHas(ts, "waiting for a reviewer")
 	b.threadHas(ts, "Release succeeded")

@@ -41,6 +41,7 @@ type Releases interface {
 	Transition(ctx context.Context, id string, to release.State, opts store.TransitionOpts) (*release.Release, error)
 	Amend(ctx context.Context, id string, version int64, update func(*release.Release)) (*release.Release, error)
 	Once(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	Claim(ctx context.Context, key, owner string, ttl time.Duration) (bool, error)
 	AcquireLease(ctx context.Context, name, owner string, ttl time.Duration) (bool, error)
 	RenewLease(ctx context.Context, name, owner string, ttl time.Duration) (bool, error)
 	ReleaseLease(ctx context.Context, name, owner string) (bool, error)
@@ -87,14 +88,19 @@ type Options struct {
 	Logger     zerolog.Logger
 }
 
-// Rollout dispatches and follows releases. It implements commands.Dispatcher.
+// Rollout dispatches and follows releases of pipelines with a workflow. It
+// implements commands.Dispatcher.
 type Rollout struct {
 	o    Options
 	wake chan struct{}
 
 	mu        sync.Mutex
 	following map[string]bool
-	wg        sync.WaitGroup
+	// posted remembers, per release, the replies this process already sent,
+	// since a claim it holds keeps answering yes; kept until the release ends,
+	// as this replica may follow it again after losing its lease.
+	posted map[string]map[string]bool
+	wg     sync.WaitGroup
 }
 
 // New applies defaults.
@@ -117,7 +123,7 @@ func New(o Options) *Rollout {
 	o.MaxPoll = min(o.MaxPoll, o.LeaseTTL/2)
 	o.Poll = min(o.Poll, o.MaxPoll)
 	o.VerifyPoll = min(o.VerifyPoll, o.LeaseTTL/2)
-	return &Rollout{o: o, wake: make(chan struct{}, 1), following: map[string]bool{}}
+	return &Rollout{o: o, wake: make(chan struct{}, 1), following: map[string]bool{}, posted: map[string]map[string]bool{}}
 }
 
 const onceTTL = 30 * 24 * time.Hour
@@ -132,9 +138,8 @@ func workflowOf(p *config.Pipeline) github.Workflow {
 func (r *Rollout) Dispatch(ctx context.Context, rel *release.Release, p *config.Pipeline) error {
 	log := r.o.Logger.With().Str("release_id", rel.ID).Logger()
 	if p.Workflow == nil {
-		r.o.Thread.Reply(ctx, rel, fmt.Sprintf(":information_source: No promotion workflow is configured for pipeline `%s`, so nothing was dispatched. "+
-			"The approval is recorded in Kosli; deploy the manifest by hand, then `/release cancel %s` frees the pipeline.", p.Name, rel.ID))
-		return nil
+		// commands answers a pipeline without a workflow itself; this is a wiring mistake.
+		return fmt.Errorf("pipeline %s has no workflow to dispatch", p.Name)
 	}
 	first, err := r.o.Releases.Once(ctx, "dispatch:"+rel.ID, onceTTL)
 	if err != nil {

@@ -98,8 +98,8 @@ func (r *Rollout) step(ctx context.Context, rel *release.Release, p *config.Pipe
 		}); err == nil {
 			r.o.Thread.Refresh(ctx, rel.ID)
 		}
-		if run.Status == github.StatusWaiting && r.once(ctx, "waiting:"+rel.ID) {
-			r.claimedReply(ctx, rel, fmt.Sprintf(":pause_button: The run is waiting for a reviewer to approve a GitHub environment: <%s|review it in GitHub>.", run.HTMLURL))
+		if run.Status == github.StatusWaiting && r.claim(ctx, rel.ID, "waiting:"+rel.ID) {
+			r.claimedReply(ctx, rel, "waiting:"+rel.ID, fmt.Sprintf(":pause_button: The run is waiting for a reviewer to approve a GitHub environment: <%s|review it in GitHub>.", run.HTMLURL))
 		}
 	}
 	for _, a := range m.Artifacts {
@@ -107,9 +107,9 @@ func (r *Rollout) step(ctx context.Context, rel *release.Release, p *config.Pipe
 		if !ok || !job.Completed() {
 			continue
 		}
-		if r.once(ctx, "leg:"+rel.ID+":"+a.Service) {
+		if key := "leg:" + rel.ID + ":" + a.Service; r.claim(ctx, rel.ID, key) {
 			changed = true
-			r.claimedReply(ctx, rel, legLine(a, job))
+			r.claimedReply(ctx, rel, key, legLine(a, job))
 		}
 	}
 	if !run.Completed() {
@@ -119,18 +119,41 @@ func (r *Rollout) step(ctx context.Context, rel *release.Release, p *config.Pipe
 	return true, true
 }
 
-// claimedReply posts a reply whose dedup key this follower has just taken:
-// no one else will post it, so it must go out even if shutdown has begun
-// (bounded, so that stopping stays bounded).
-func (r *Rollout) claimedReply(ctx context.Context, rel *release.Release, text string) {
+// claimedReply posts a reply whose claim this follower holds: no one else
+// will post it, so it must go out even if shutdown has begun (bounded, so
+// that stopping stays bounded). It is then remembered as sent.
+func (r *Rollout) claimedReply(ctx context.Context, rel *release.Release, key, text string) {
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
 	r.o.Thread.Reply(pctx, rel, text)
+	r.mu.Lock()
+	if r.posted[rel.ID] == nil {
+		r.posted[rel.ID] = map[string]bool{}
+	}
+	r.posted[rel.ID][key] = true
+	r.mu.Unlock()
 }
 
-func (r *Rollout) once(ctx context.Context, key string) bool {
-	first, err := r.o.Releases.Once(ctx, key, onceTTL)
-	return err == nil && first
+// claim says whether this replica should post the reply named key: not yet
+// sent by this process, and claimed in Redis by this replica (now, or by an
+// earlier attempt whose answer was lost, as when Redis restarts mid-write).
+func (r *Rollout) claim(ctx context.Context, id, key string) bool {
+	r.mu.Lock()
+	sent := r.posted[id][key]
+	r.mu.Unlock()
+	if sent {
+		return false
+	}
+	for attempt := 0; attempt < 3; attempt++ {
+		ok, err := r.o.Releases.Claim(ctx, key, r.o.Owner, onceTTL)
+		if err == nil {
+			return ok
+		}
+		if retry.Sleep(ctx, time.Duration(attempt+1)*200*time.Millisecond) != nil {
+			return false
+		}
+	}
+	return false
 }
 
 func (r *Rollout) manifest(ctx context.Context, id string) (*release.Manifest, error) {
@@ -179,8 +202,8 @@ func (r *Rollout) conclude(ctx context.Context, rel *release.Release, p *config.
 			ok = append(ok, a.Service)
 		} else {
 			failed = append(failed, a.Service)
-			if !found && r.once(ctx, "leg:"+rel.ID+":"+a.Service) {
-				r.claimedReply(ctx, rel, fmt.Sprintf(":x: *%s*: no deploy job of the run named it, so it was not deployed.", a.Service))
+			if key := "leg:" + rel.ID + ":" + a.Service; !found && r.claim(ctx, rel.ID, key) {
+				r.claimedReply(ctx, rel, key, fmt.Sprintf(":x: *%s*: no deploy job of the run named it, so it was not deployed.", a.Service))
 			}
 		}
 	}
@@ -263,6 +286,9 @@ func (r *Rollout) finish(ctx context.Context, rel *release.Release, to release.S
 		return
 	}
 	r.o.Logger.Info().Str("release_id", rel.ID).Str("state", string(to)).Msg("release ended")
+	r.mu.Lock()
+	delete(r.posted, rel.ID)
+	r.mu.Unlock()
 	r.o.Thread.Refresh(ctx, next.ID)
 	r.o.Thread.Reply(ctx, next, text)
 }

@@ -22,6 +22,32 @@ func (s *Store) Once(ctx context.Context, key string, ttl time.Duration) (first 
 	return first, nil
 }
 
+// claimScript takes key for owner unless someone else holds it. Taking a
+// key one already holds answers yes again, so that a caller whose first
+// attempt ended in an error (the SET may or may not have landed) can ask
+// again and learn the truth. KEYS: the key. ARGV: owner, ttl in ms.
+var claimScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v == ARGV[1] then return 1 end
+if v then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+`)
+
+// Claim is Once for a named owner: true when owner holds key, having just
+// taken it or having taken it before. Unlike Once, an error can be retried:
+// a retry tells whether the first attempt's write landed.
+func (s *Store) Claim(ctx context.Context, key, owner string, ttl time.Duration) (bool, error) {
+	if owner == "" || ttl < time.Millisecond {
+		return false, errors.New("claim: an owner and a ttl of at least a millisecond are required")
+	}
+	n, err := claimScript.Run(ctx, s.rdb, []string{s.prefix + "once:" + key}, owner, ttl.Milliseconds()).Int()
+	if err != nil {
+		return false, fmt.Errorf("claim %s: %w", key, err)
+	}
+	return n == 1, nil
+}
+
 func (s *Store) leaseKey(name string) string { return s.prefix + "lease:" + name }
 
 // AcquireLease makes owner the holder of lease name for ttl, if nobody else

@@ -167,3 +167,32 @@ func TestEmbedded(t *testing.T) {
 		t.Error("Ping after stop succeeded")
 	}
 }
+
+func TestClaimIsOnceThatCanBeAskedAgain(t *testing.T) {
+	both(t, func(t *testing.T, e *env) {
+		ctx, s := context.Background(), e.Store
+		{
+			ok, err := s.Claim(ctx, "leg:r1:web", "a", time.Hour)
+			if err != nil || !ok {
+				t.Fatalf("first claim: %v %v", ok, err)
+			}
+			// The owner asking again (its first answer was lost) hears yes.
+			if ok, err := s.Claim(ctx, "leg:r1:web", "a", time.Hour); err != nil || !ok {
+				t.Fatalf("owner's second claim: %v %v", ok, err)
+			}
+			if ok, err := s.Claim(ctx, "leg:r1:web", "b", time.Hour); err != nil || ok {
+				t.Fatalf("another owner's claim: %v %v", ok, err)
+			}
+			// Claim and Once share the key: what Once took, a Claim cannot take.
+			if first, _ := s.Once(ctx, "leg:r1:api", time.Hour); !first {
+				t.Fatal("once")
+			}
+			if ok, _ := s.Claim(ctx, "leg:r1:api", "a", time.Hour); ok {
+				t.Fatal("claimed what Once had taken")
+			}
+			if _, err := s.Claim(ctx, "k", "", time.Hour); err == nil {
+				t.Fatal("claim without an owner")
+			}
+		}
+	})
+}
