@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/release-bot/release-bot/internal/lazyre"
 	"github.com/release-bot/release-bot/internal/retry"
 )
 
@@ -187,7 +187,7 @@ func dialFailed(err error) bool {
 	return errors.As(err, &op) && op.Op == "dial"
 }
 
-var htmlTitle = regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`)
+var htmlTitle = lazyre.New(`(?is)<title[^>]*>(.*?)</title>`)
 
 // maxMessage bounds the message kept from an error body.
 const maxMessage = 300

@@ -8,8 +8,9 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
-	"regexp"
 	"sort"
+
+	"github.com/release-bot/release-bot/internal/lazyre"
 )
 
 // Writes are repeated only when they certainly did not take effect (see
@@ -18,11 +19,11 @@ import (
 
 var (
 	// namePattern is Kosli's rule for flow and trail names.
-	namePattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9.\-_~]*$`)
+	namePattern = lazyre.New(`^[a-zA-Z0-9][a-zA-Z0-9.\-_~]*$`)
 	// annotationKeyPattern is Kosli's rule for annotation keys.
-	annotationKeyPattern = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
+	annotationKeyPattern = lazyre.New(`^[A-Za-z0-9_]+$`)
 	// fingerprintPattern is a sha256 in lower-case hex.
-	fingerprintPattern = regexp.MustCompile(`^[a-f0-9]{64}$`)
+	fingerprintPattern = lazyre.New(`^[a-f0-9]{64}$`)
 )
 
 const nameRule = "it must start with a letter or digit and hold only letters, digits, '.', '-', '_' and '~'"

@@ -3,11 +3,11 @@ package kositest
 import (
 	"fmt"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/release-bot/release-bot/internal/lazyre"
 	"github.com/release-bot/release-bot/internal/release"
 )
 
@@ -108,7 +108,7 @@ func (s *Server) appendSnapshot(e *environment, index int, artifacts []Artifact)
 	e.snapshots = append(e.snapshots, snapshot{index: index, taken: taken, artifacts: arts})
 }
 
-var snapshotNumber = regexp.MustCompile(`#(\d+)$`)
+var snapshotNumber = lazyre.New(`#(\d+)$`)
 
 // LoadDiff seeds sourceEnv and targetEnv from a diff document so that GET
 // /env-diff recomputes an equivalent diff: the source runs snappish1, changed
@@ -230,7 +230,7 @@ func annotationType(was int, a Artifact) string {
 	return "unchanged"
 }
 
-var shaTail = regexp.MustCompile(`[0-9a-f]{40}$`)
+var shaTail = lazyre.New(`[0-9a-f]{40}$`)
 
 func commitOf(commitURL string) string { return shaTail.FindString(commitURL) }
 

@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"slices"
 	"sort"
+
+	"github.com/release-bot/release-bot/internal/lazyre"
 )
 
 // Flow is a flow as the fake recorded it from PUT /flows/{org}/template_file.
@@ -46,8 +47,8 @@ type Attestation struct {
 }
 
 var (
-	namePattern          = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9.\-_~]*$`)
-	annotationKeyPattern = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
+	namePattern          = lazyre.New(`^[a-zA-Z0-9][a-zA-Z0-9.\-_~]*$`)
+	annotationKeyPattern = lazyre.New(`^[A-Za-z0-9_]+$`)
 )
 
 // Flows returns the flows created so far, in creation order.
