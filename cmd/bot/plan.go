@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/release-bot/release-bot/internal/mapfile"
 	"github.com/release-bot/release-bot/internal/release"
 )
 
@@ -51,22 +52,49 @@ func runPlan(ctx context.Context, args []string, io stdio, getenv func(string) s
 		errorf(io.err, "bot plan: no Kosli org: pass --org or set KOSLI_ORG")
 		return exitUsage
 	}
+	f := planFlags{from: *from, to: *to, diffFile: *diffFile, org: *org, host: *host, services: services, output: *output}
+	code := exitOK
+	// The diff file is mapped into memory, and the plan's strings are slices
+	// of it: if the file shrinks meanwhile, say so rather than crash.
+	if err := mapfile.Guard(func() error {
+		code = plan(ctx, f, io, getenv, now)
+		return nil
+	}); err != nil {
+		name := f.diffFile
+		if name == "-" {
+			name = "stdin"
+		}
+		errorf(io.err, "bot plan: %s: %v", name, err)
+		return exitUsage
+	}
+	return code
+}
+
+// planFlags is what `bot plan` was asked, once its flags are checked.
+type planFlags struct {
+	from, to, diffFile, org, host, output string
+	services                              []string
+}
+
+// plan reads or fetches the diff, plans and writes the answer; it returns
+// the exit status.
+func plan(ctx context.Context, f planFlags, io stdio, getenv func(string) string, now func() time.Time) int {
 	var (
 		diff release.Diff
 		err  error
 	)
 	switch {
-	case *diffFile != "" && (*from != "" || *to != ""):
+	case f.diffFile != "" && (f.from != "" || f.to != ""):
 		errorf(io.err, "bot plan: use either --diff-file or --from/--to, not both")
 		return exitUsage
-	case *diffFile != "":
-		diff, err = readDiffFile(*diffFile, io.in)
+	case f.diffFile != "":
+		diff, err = readDiffFile(f.diffFile, io.in)
 		if err != nil {
 			errorf(io.err, "bot plan: %v", err)
 			return exitUsage
 		}
-	case *from != "" && *to != "":
-		diff, err = diffFromKosli(ctx, getenv, *host, *org, *from, *to)
+	case f.from != "" && f.to != "":
+		diff, err = diffFromKosli(ctx, getenv, f.host, f.org, f.from, f.to)
 		if err != nil {
 			errorf(io.err, "bot plan: %v", err)
 			var usageErr *usageError
@@ -80,14 +108,14 @@ func runPlan(ctx context.Context, args []string, io stdio, getenv func(string) s
 		return exitUsage
 	}
 
-	plan := release.Compute(&diff, release.PlanOptions{
-		Links:    release.Links{Host: *host, Org: *org},
-		Services: services,
+	p := release.Compute(&diff, release.PlanOptions{
+		Links:    release.Links{Host: f.host, Org: f.org},
+		Services: f.services,
 		Now:      now(),
 	})
-	if plan.Refused() {
+	if p.Refused() {
 		var b strings.Builder
-		for _, r := range plan.Refusals() {
+		for _, r := range p.Refusals() {
 			for _, line := range r.Lines() {
 				b.WriteString(line)
 				b.WriteByte('\n')
@@ -96,26 +124,26 @@ func runPlan(ctx context.Context, args []string, io stdio, getenv func(string) s
 		_, _ = io.err.Write([]byte(b.String()))
 		return exitRefused
 	}
-	for _, s := range plan.Skipped() {
+	for _, s := range p.Skipped() {
 		errorf(io.err, "%s", s.Lines()[0])
 	}
 	var out []byte
-	switch *output {
+	switch f.output {
 	case "matrix":
-		if err := release.WriteMatrix(io.out, plan.Promotions); err != nil {
+		if err := release.WriteMatrix(io.out, p.Promotions); err != nil {
 			errorf(io.err, "bot plan: writing the plan: %v", err)
 			return exitFailure
 		}
 		return exitOK
 	case "json":
-		out, err = json.MarshalIndent(planJSON(&plan), "", "  ")
+		out, err = json.MarshalIndent(planJSON(&p), "", "  ")
 		if err != nil {
 			errorf(io.err, "bot plan: %v", err)
 			return exitFailure
 		}
 		out = append(out, '\n')
 	default:
-		out = planText(&plan)
+		out = planText(&p)
 	}
 	if _, err := io.out.Write(out); err != nil {
 		errorf(io.err, "bot plan: writing the plan: %v", err)
@@ -137,13 +165,22 @@ type usageError struct{ msg string }
 func (e *usageError) Error() string { return e.msg }
 
 func readDiffFile(name string, stdin io.Reader) (release.Diff, error) {
-	// Read into a strings.Builder: its String() is the buffer itself, so the
-	// diff's strings are slices of what was read, with no copy of 4 MB.
-	var buf strings.Builder
+	var (
+		data string
+		err  error
+	)
 	if name == "-" {
-		if _, err := io.Copy(&buf, stdin); err != nil {
+		if f, ok := stdin.(*os.File); ok {
+			data, err = mapfile.ReadString(f)
+		} else {
+			var b strings.Builder
+			_, err = io.Copy(&b, stdin)
+			data = b.String()
+		}
+		if err != nil {
 			return release.Diff{}, fmt.Errorf("reading stdin: %v", err)
 		}
+		name = "stdin"
 	} else {
 		f, err := os.Open(name)
 		if err != nil {
@@ -153,21 +190,15 @@ func readDiffFile(name string, stdin io.Reader) (release.Diff, error) {
 			return release.Diff{}, fmt.Errorf("%s: %v", name, errors.Unwrap(err))
 		}
 		defer f.Close()
-		if st, err := f.Stat(); err == nil {
-			if st.IsDir() {
-				return release.Diff{}, fmt.Errorf("%s: is a directory", name)
+		if data, err = mapfile.ReadString(f); err != nil {
+			if u := errors.Unwrap(err); u != nil {
+				err = u
 			}
-			buf.Grow(int(st.Size()) + 1)
-		}
-		if _, err := io.Copy(&buf, f); err != nil {
-			return release.Diff{}, fmt.Errorf("%s: %v", name, errors.Unwrap(err))
+			return release.Diff{}, fmt.Errorf("%s: %v", name, err)
 		}
 	}
-	d, err := release.ParseDiffString(buf.String())
+	d, err := release.ParseDiffString(data)
 	if err != nil {
-		if name == "-" {
-			name = "stdin"
-		}
 		return release.Diff{}, fmt.Errorf("%s: %v", name, err)
 	}
 	return d, nil

@@ -82,6 +82,50 @@ func TestPlanReadsStdin(t *testing.T) {
 	}
 }
 
+// TestPlanStdinFileOrPipe: stdin redirected from a file is mapped, a pipe is
+// read; both give the fixture's answer byte for byte.
+func TestPlanStdinFileOrPipe(t *testing.T) {
+	diff := filepath.Join(conformance, "diff-snapshots", "4.json")
+	want, err := os.ReadFile(filepath.Join(conformance, "expected", "4.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := func(t *testing.T) *os.File {
+		f, err := os.Open(diff)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	pipe := func(t *testing.T) *os.File {
+		data, err := os.ReadFile(diff)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			_, _ = w.Write(data)
+			w.Close()
+		}()
+		return r
+	}
+	for name, open := range map[string]func(*testing.T) *os.File{"file": file, "pipe": pipe} {
+		t.Run(name, func(t *testing.T) {
+			in := open(t)
+			defer in.Close()
+			var out, errb bytes.Buffer
+			code := run(context.Background(), []string{"plan", "--org", "cyber-dojo", "--output", "matrix", "--diff-file", "-"},
+				stdio{in: in, out: &out, err: &errb}, noEnv, fixedNow)
+			if code != exitOK || out.String() != string(want) || errb.Len() != 0 {
+				t.Fatalf("exit %d, stderr %q\nstdout:\n%s", code, errb.String(), out.String())
+			}
+		})
+	}
+}
+
 func TestPlanBadInput(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, body string) string {
