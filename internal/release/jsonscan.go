@@ -34,14 +34,21 @@ func (s *diffScanner) fail(format string, args ...any) error {
 }
 
 func (s *diffScanner) ws() {
-	for s.pos < len(s.src) {
-		switch s.src[s.pos] {
-		case ' ', '\t', '\n', '\r':
-			s.pos++
-		default:
-			return
+	src, i := s.src, s.pos
+	for i < len(src) {
+		c := src[i]
+		if c > ' ' || (c != ' ' && c != '\n' && c != '\t' && c != '\r') {
+			break
+		}
+		i++
+		if c == '\n' {
+			// Indented JSON: a new line starts with a run of spaces.
+			for i+8 <= len(src) && load64(src, i) == ones*' ' {
+				i += 8
+			}
 		}
 	}
+	s.pos = i
 }
 
 // peek returns the next non-space byte, or 0 at the end.
