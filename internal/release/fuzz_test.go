@@ -2,6 +2,7 @@ package release_test
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,7 +78,7 @@ func TestMatrixEscapesLikePython(t *testing.T) {
 }
 
 func TestWriteMatrixIsAppendMatrix(t *testing.T) {
-	for _, n := range []int{0, 1, 7, 300} {
+	for _, n := range []int{0, 1, 7, 300, 2000} { // 300 and 2,000: encoded in two halves
 		d := releasetest.GenerateDiff(n)
 		p := release.Compute(d, release.PlanOptions{Links: release.Links{Host: "https://h", Org: "o"}})
 		var buf strings.Builder
@@ -87,5 +88,23 @@ func TestWriteMatrixIsAppendMatrix(t *testing.T) {
 		if want := string(release.AppendMatrix(nil, p.Promotions, true)) + "\n"; buf.String() != want {
 			t.Fatalf("%d services: WriteMatrix differs from AppendMatrix", n)
 		}
+	}
+}
+
+// failingWriter fails its second write.
+type failingWriter struct{ writes int }
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if w.writes++; w.writes > 1 {
+		return 0, errors.New("broken pipe")
+	}
+	return len(p), nil
+}
+
+func TestWriteMatrixStopsAtAWriteError(t *testing.T) {
+	p := release.Compute(releasetest.GenerateDiff(2000), release.PlanOptions{})
+	w := &failingWriter{}
+	if err := release.WriteMatrix(w, p.Promotions); err == nil || err.Error() != "broken pipe" || w.writes != 2 {
+		t.Fatalf("err %v after %d writes, want broken pipe after 2", err, w.writes)
 	}
 }
