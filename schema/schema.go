@@ -3,19 +3,23 @@
 // default workflow matrix. The schemas are embedded, compiled once, and
 // assert formats (date-time, uri), so what passes here passes any validator
 // that asserts formats.
+//
+// It validates with its own code, not a general-purpose validator: the one
+// we used, github.com/santhosh-tekuri/jsonschema, compiles every draft's
+// meta-schema in its package init, which every start of the bot would pay
+// for. Our two schemas are fixed and ours, so a small validator for the
+// keywords they use is enough; compiling refuses any other keyword, so a
+// schema edit cannot silently weaken validation, and a differential test
+// against santhosh-tekuri/jsonschema keeps the verdicts and the messages
+// honest.
 package schema
 
 import (
 	"bytes"
 	_ "embed"
-	"fmt"
 	"slices"
 	"strings"
 	"sync"
-
-	"github.com/santhosh-tekuri/jsonschema/v6"
-	"golang.org/x/text/language"
-	"golang.org/x/text/message"
 )
 
 // The schemas' $id, under which they are published.
@@ -37,58 +41,40 @@ func ReleaseManifestJSON() []byte { return bytes.Clone(releaseManifest) }
 // PromotionJSON returns the promotion schema as written.
 func PromotionJSON() []byte { return bytes.Clone(promotion) }
 
-// compiled holds both schemas, compiled on first use: compiling is the
-// expensive part, validating is cheap and safe for concurrent use.
-var compiled = sync.OnceValues(func() (map[string]*jsonschema.Schema, error) {
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft2020)
-	c.AssertFormat()
-	out := map[string]*jsonschema.Schema{}
-	for _, s := range []struct {
-		id  string
-		src []byte
-	}{{ReleaseManifestID, releaseManifest}, {PromotionID, promotion}} {
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(s.src))
-		if err != nil {
-			return nil, fmt.Errorf("schema %s: %w", s.id, err)
-		}
-		if err := c.AddResource(s.id, doc); err != nil {
-			return nil, fmt.Errorf("schema %s: %w", s.id, err)
-		}
-	}
-	for _, id := range []string{ReleaseManifestID, PromotionID} {
-		sch, err := c.Compile(id)
-		if err != nil {
-			return nil, fmt.Errorf("schema %s: %w", id, err)
-		}
-		out[id] = sch
-	}
-	return out, nil
-})
+// Each schema is compiled on first use, so a process that validates nothing
+// pays nothing; the compiled tree is read-only and safe for concurrent use.
+var (
+	compiledReleaseManifest = sync.OnceValues(func() (*node, error) { return compile(ReleaseManifestID, releaseManifest) })
+	compiledPromotion       = sync.OnceValues(func() (*node, error) { return compile(PromotionID, promotion) })
+)
 
 // ValidateReleaseManifest checks a decoded JSON document (maps, slices,
 // strings, json.Number or float64, bools, nil) against the release manifest
 // schema. A document that breaks it gets a *ValidationError.
-func ValidateReleaseManifest(doc any) error { return validate(ReleaseManifestID, doc) }
+func ValidateReleaseManifest(doc any) error {
+	return validate(ReleaseManifestID, compiledReleaseManifest, doc)
+}
 
 // ValidatePromotion checks one decoded matrix item against the promotion
 // schema. An item that breaks it gets a *ValidationError.
-func ValidatePromotion(doc any) error { return validate(PromotionID, doc) }
+func ValidatePromotion(doc any) error { return validate(PromotionID, compiledPromotion, doc) }
 
-func validate(id string, doc any) error {
-	schemas, err := compiled()
+func validate(id string, compiled func() (*node, error), doc any) error {
+	root, err := compiled()
 	if err != nil {
 		return err
 	}
-	err = schemas[id].Validate(doc)
-	if err == nil {
+	problems := root.check(doc, "", nil)
+	if len(problems) == 0 {
 		return nil
 	}
-	ve, ok := err.(*jsonschema.ValidationError)
-	if !ok {
-		return err
-	}
-	return &ValidationError{Schema: id, Problems: problems(ve)}
+	slices.SortFunc(problems, func(a, b Problem) int {
+		if c := strings.Compare(a.Pointer, b.Pointer); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Message, b.Message)
+	})
+	return &ValidationError{Schema: id, Problems: slices.Compact(problems)}
 }
 
 // Problem is one way a document breaks a schema.
@@ -123,41 +109,4 @@ func (e *ValidationError) Error() string {
 		lines[i] = p.String()
 	}
 	return "does not follow " + e.Schema[strings.LastIndexByte(e.Schema, '/')+1:] + ": " + strings.Join(lines, "; ")
-}
-
-// problems flattens the validator's tree of causes into its leaves: the
-// inner nodes ("allOf failed", "$ref failed") say nothing a person can act on.
-func problems(root *jsonschema.ValidationError) []Problem {
-	p := message.NewPrinter(language.English)
-	var out []Problem
-	var walk func(e *jsonschema.ValidationError)
-	walk = func(e *jsonschema.ValidationError) {
-		if len(e.Causes) == 0 {
-			out = append(out, Problem{Pointer: pointer(e.InstanceLocation), Message: e.ErrorKind.LocalizedString(p)})
-			return
-		}
-		for _, c := range e.Causes {
-			walk(c)
-		}
-	}
-	walk(root)
-	slices.SortFunc(out, func(a, b Problem) int {
-		if c := strings.Compare(a.Pointer, b.Pointer); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Message, b.Message)
-	})
-	return slices.Compact(out)
-}
-
-var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
-
-// pointer writes path segments as a JSON pointer, escaping "~" and "/".
-func pointer(path []string) string {
-	var b strings.Builder
-	for _, tok := range path {
-		b.WriteByte('/')
-		b.WriteString(pointerEscaper.Replace(tok))
-	}
-	return b.String()
 }
