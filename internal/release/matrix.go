@@ -81,33 +81,16 @@ func appendMatrixItem(b []byte, p *Promotion, indent bool) []byte {
 }
 
 // WriteMatrix writes what AppendMatrix(nil, promotions, true) returns, and a
-// newline. A long list is encoded in two halves at once: the first through
-// one small buffer, written as it fills (a 5,000-service list is megabytes,
-// and touching that much fresh memory costs more than writing it), the
-// second by another goroutine into a buffer written when the first is out.
+// newline, in pieces through one small buffer: a 5,000-service list is
+// megabytes, and touching that much fresh memory costs more than writing it.
 func WriteMatrix(w io.Writer, promotions []Promotion) error {
+	buf := make([]byte, 0, 64<<10)
 	if len(promotions) == 0 {
-		_, err := w.Write([]byte("[]\n"))
+		_, err := w.Write(append(buf, "[]\n"...))
 		return err
 	}
-	half := len(promotions)
-	var tail chan []byte
-	if len(promotions) >= parallelMatrix {
-		half = len(promotions) / 2
-		tail = make(chan []byte, 1) // never blocks: an early return leaks nothing
-		go func() {
-			rest := promotions[half:]
-			b := make([]byte, 0, len(rest)*(len(appendMatrixItem(nil, &rest[0], true))+64))
-			for i := range rest {
-				b = append(b, ",\n  "...)
-				b = appendMatrixItem(b, &rest[i], true)
-			}
-			tail <- b
-		}()
-	}
-	buf := make([]byte, 0, 64<<10)
 	buf = append(buf, "[\n  "...)
-	for i := range promotions[:half] {
+	for i := range promotions {
 		if i > 0 {
 			buf = append(buf, ",\n  "...)
 		}
@@ -119,21 +102,9 @@ func WriteMatrix(w io.Writer, promotions []Promotion) error {
 			buf = buf[:0]
 		}
 	}
-	if tail != nil {
-		if _, err := w.Write(buf); err != nil {
-			return err
-		}
-		buf = append(<-tail, "\n]\n"...)
-	} else {
-		buf = append(buf, "\n]\n"...)
-	}
-	_, err := w.Write(buf)
+	_, err := w.Write(append(buf, "\n]\n"...))
 	return err
 }
-
-// parallelMatrix is the length of list from which WriteMatrix encodes in
-// two halves at once: below it, a goroutine costs more than it saves.
-const parallelMatrix = 256
 
 const hexDigits = "0123456789abcdef"
 
