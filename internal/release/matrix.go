@@ -18,18 +18,32 @@ var MatrixKeys = [19]string{
 
 // MatrixValues is one promotion as the 19 values of MatrixKeys.
 func (p *Promotion) MatrixValues() [19]string {
+	v, snyk := p.matrixValues()
+	for i, k := range [2]int{snykIn, snykOut} {
+		v[k] = snyk[i][0] + snyk[i][1] + snyk[i][2] + snyk[i][3] + snyk[i][4]
+	}
+	return v
+}
+
+// The two values of MatrixKeys that are .snyk policy URLs.
+const snykIn, snykOut = 9, 17
+
+// matrixValues is MatrixValues with the .snyk policy URLs left empty and
+// given in pieces instead (see Commit.rawSnykPolicyParts).
+func (p *Promotion) matrixValues() (v [19]string, snyk [2][5]string) {
 	in := &p.Incoming
-	v := [19]string{
+	v = [19]string{
 		in.SnapshotID, in.SnapshotURL, in.ImageName, in.Fingerprint,
 		in.Commit.RepoURL, in.Commit.RepoName, in.Commit.SHA, in.Flow, string(in.Commit.Forge),
-		in.Commit.RawSnykPolicyURL(),
 	}
+	snyk[0] = in.Commit.rawSnykPolicyParts()
 	if o := p.Outgoing; o != nil {
 		v[10], v[11], v[12], v[13] = o.ImageName, o.Fingerprint, o.Commit.RepoURL, o.Commit.RepoName
-		v[14], v[15], v[16], v[17] = o.Commit.SHA, o.Flow, string(o.Commit.Forge), o.Commit.RawSnykPolicyURL()
+		v[14], v[15], v[16] = o.Commit.SHA, o.Flow, string(o.Commit.Forge)
+		snyk[1] = o.Commit.rawSnykPolicyParts()
 	}
 	v[18] = p.DiffURL
-	return v
+	return v, snyk
 }
 
 // AppendMatrix appends the promotions as cyber-dojo's list of 19-key objects.
@@ -68,14 +82,23 @@ func appendMatrixItem(b []byte, p *Promotion, indent bool) []byte {
 		sep, kv, open, close = ",\n    ", ": ", "{\n    ", "\n  }"
 	}
 	b = append(b, open...)
-	vals := p.MatrixValues()
+	vals, snyk := p.matrixValues()
 	for k, key := range MatrixKeys {
 		if k > 0 {
 			b = append(b, sep...)
 		}
-		b = appendPyString(b, key)
+		b = append(b, '"') // the keys need no escaping
+		b = append(b, key...)
+		b = append(b, '"')
 		b = append(b, kv...)
-		b = appendPyString(b, vals[k])
+		switch k {
+		case snykIn:
+			b = appendPyString(b, snyk[0][:]...)
+		case snykOut:
+			b = appendPyString(b, snyk[1][:]...)
+		default:
+			b = appendPyString(b, vals[k])
+		}
 	}
 	return append(b, close...)
 }
@@ -108,16 +131,25 @@ func WriteMatrix(w io.Writer, promotions []Promotion) error {
 
 const hexDigits = "0123456789abcdef"
 
-// appendPyString quotes s as Python's json.dumps does with ensure_ascii=True:
-// printable ASCII as is, the usual short escapes, everything else as \uXXXX
-// (UTF-16 surrogate pairs above U+FFFF; invalid UTF-8 as U+FFFD).
-func appendPyString(b []byte, s string) []byte {
+// appendPyString quotes the concatenation of parts as Python's json.dumps
+// does with ensure_ascii=True: printable ASCII as is, the usual short
+// escapes, everything else as \uXXXX (UTF-16 surrogate pairs above U+FFFF;
+// invalid UTF-8 as U+FFFD). Parts must split the text only where a
+// character starts.
+func appendPyString(b []byte, parts ...string) []byte {
 	b = append(b, '"')
+	for _, s := range parts {
+		b = appendPyChars(b, s)
+	}
+	return append(b, '"')
+}
+
+// appendPyChars appends s escaped, without quotes.
+func appendPyChars(b []byte, s string) []byte {
 	start := 0
 	i := plainRun(s, 0, true)
 	if i == len(s) {
-		b = append(b, s...)
-		return append(b, '"')
+		return append(b, s...)
 	}
 	for i < len(s) {
 		c := s[i]
@@ -160,8 +192,7 @@ func appendPyString(b []byte, s string) []byte {
 		i += size
 		start = i
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return append(b, s[start:]...)
 }
 
 func appendU16(b []byte, r rune) []byte {
