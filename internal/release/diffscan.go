@@ -118,6 +118,10 @@ func (s *diffScanner) artifact(a *Artifact, first *error, depth int) error {
 	})
 }
 
+// artifactJSONSize is about the fewest bytes one artifact of a Kosli diff
+// takes (a 64-digit fingerprint, an image name, a commit URL, the keys).
+const artifactJSONSize = 300
+
 // artifacts decodes an "artifacts" value into *dst (nil for null).
 func (s *diffScanner) artifacts(dst *[]Artifact, set *bool, first *error, depth int, field string) error {
 	switch s.peek() {
@@ -137,6 +141,13 @@ func (s *diffScanner) artifacts(dst *[]Artifact, set *bool, first *error, depth 
 		if len(list) < cap(list) {
 			list = list[:len(list)+1]
 		} else {
+			if list == nil {
+				// Room for as many artifacts as the rest of the document
+				// could hold: fresh memory is only touched where it is
+				// used, while growing by doubling copies (and touches)
+				// every element again and again.
+				list = make([]Artifact, 0, max(4, (len(s.src)-s.pos)/artifactJSONSize))
+			}
 			list = append(list, Artifact{})
 		}
 		a := &list[len(list)-1]
