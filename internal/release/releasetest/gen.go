@@ -10,7 +10,13 @@ import (
 // GenerateDiff builds a realistic diff of n services, shaped like Kosli's:
 // a third changed between the environments, one in twenty new, the rest
 // running in both.
-func GenerateDiff(n int) *release.Diff {
+func GenerateDiff(n int) *release.Diff { return generate(n, false) }
+
+// GenerateChangedDiff builds a diff of n services that all changed: the
+// longest promotion list n services can give.
+func GenerateChangedDiff(n int) *release.Diff { return generate(n, true) }
+
+func generate(n int, allChanged bool) *release.Diff {
 	d := &release.Diff{
 		Source:     release.Side{SnapshotID: "aws-beta#4754", Artifacts: []release.Artifact{}},
 		Target:     release.Side{SnapshotID: "aws-prod#3548", Artifacts: []release.Artifact{}},
@@ -29,6 +35,9 @@ func GenerateDiff(n int) *release.Diff {
 			}
 		}
 		switch {
+		case allChanged:
+			d.Source.Artifacts = append(d.Source.Artifacts, a(1))
+			d.Target.Artifacts = append(d.Target.Artifacts, a(0))
 		case i%20 == 0:
 			d.Source.Artifacts = append(d.Source.Artifacts, a(1))
 		case i%3 == 0:
