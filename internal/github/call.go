@@ -5,17 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/bradleyfalzon/ghinstallation/v2"
 	gh "github.com/google/go-github/v60/github"
 
+	"github.com/release-bot/release-bot/internal/remote"
 	"github.com/release-bot/release-bot/internal/retry"
 	"github.com/release-bot/release-bot/internal/secret"
 )
@@ -114,18 +112,12 @@ func (c *Client) errorOf(ctx, actx context.Context, k call, resp *gh.Response, e
 		return fmt.Errorf("github: %s answered %d with a body that is not what the endpoint returns: %s",
 			k.endpoint(), resp.StatusCode, c.scrub(err.Error()))
 	}
-	un := &UnreachableError{Endpoint: k.endpoint(), err: err, NotSent: dialFailed(err)}
-	var ne net.Error
-	if errors.Is(actx.Err(), context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+	un := &UnreachableError{Endpoint: k.endpoint(), err: err, NotSent: remote.NotSent(err)}
+	if errors.Is(actx.Err(), context.DeadlineExceeded) || remote.TimedOut(err) {
 		un.Timeout = c.timeout
 		return un
 	}
-	cause := err
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		cause = ue.Err // its own text repeats the URL
-	}
-	un.cause = c.scrub(cause.Error())
+	un.cause = c.scrub(remote.Cause(err))
 	return un
 }
 
@@ -211,20 +203,8 @@ func messageOf(r *http.Response, err error) string {
 	return summarise(text)
 }
 
-// maxMessage bounds a message kept from an answer.
-const maxMessage = 300
-
-func summarise(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) <= maxMessage {
-		return s
-	}
-	cut := maxMessage
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}
+// summarise is a message kept from an answer: one line, cut short.
+func summarise(s string) string { return remote.Clip(remote.OneLine(s)) }
 
 func (c *Client) scrub(text string) string {
 	if c.token == nil {

@@ -3,7 +3,6 @@ package github
 import (
 	"errors"
 	"fmt"
-	"net"
 	"time"
 
 	"github.com/release-bot/release-bot/internal/retry"
@@ -216,11 +215,4 @@ func ambiguous(err error) bool {
 	var rl *RateLimitError
 	var v *ValidationError
 	return !errors.As(err, &rl) && !errors.As(err, &v)
-}
-
-// dialFailed reports whether err happened while connecting, before a byte
-// of the request was written.
-func dialFailed(err error) bool {
-	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
 }

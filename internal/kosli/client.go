@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -22,6 +21,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/release-bot/release-bot/internal/release"
+	"github.com/release-bot/release-bot/internal/remote"
 	"github.com/release-bot/release-bot/internal/retry"
 	"github.com/release-bot/release-bot/internal/secret"
 )
@@ -282,18 +282,12 @@ func (c *Client) transportError(ctx context.Context, k call, err error) error {
 		// The caller gave up (shutdown, its own deadline): not Kosli's fault, and not worth a retry.
 		return fmt.Errorf("kosli: %s abandoned: %w", k.endpoint(), ctx.Err())
 	}
-	e := &UnreachableError{Host: c.host, Endpoint: k.endpoint(), err: err, notSent: dialFailed(err)}
-	var ne net.Error
-	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+	e := &UnreachableError{Host: c.host, Endpoint: k.endpoint(), err: err, notSent: remote.NotSent(err)}
+	if remote.TimedOut(err) {
 		e.Timeout = c.timeout
 		return e
 	}
-	cause := err
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		cause = ue.Err // its own text repeats the URL
-	}
-	e.cause = secret.Scrub(cause.Error(), *c.token)
+	e.cause = secret.Scrub(remote.Cause(err), *c.token)
 	return e
 }
 
@@ -305,7 +299,7 @@ func decodeJSON(k call, data []byte, open byte, want string, v any) error {
 		return &DecodeError{Endpoint: k.endpoint(), Want: want, Problem: describe(data)}
 	}
 	if err := json.Unmarshal(t, v); err != nil {
-		return &DecodeError{Endpoint: k.endpoint(), Want: want, Problem: clip(err.Error()), err: err}
+		return &DecodeError{Endpoint: k.endpoint(), Want: want, Problem: remote.Clip(err.Error()), err: err}
 	}
 	return nil
 }

@@ -4,13 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"sort"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/release-bot/release-bot/internal/lazyre"
+	"github.com/release-bot/release-bot/internal/remote"
 	"github.com/release-bot/release-bot/internal/retry"
 )
 
@@ -180,17 +179,7 @@ func retryableWrite(err error) retry.Decision {
 	return retryable(err)
 }
 
-// dialFailed reports whether err happened while connecting, before a byte of
-// the request was written.
-func dialFailed(err error) bool {
-	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
-}
-
 var htmlTitle = lazyre.New(`(?is)<title[^>]*>(.*?)</title>`)
-
-// maxMessage bounds the message kept from an error body.
-const maxMessage = 300
 
 // messageOf reads an error body into one readable line.
 func messageOf(body []byte, contentType string) string {
@@ -202,21 +191,21 @@ func messageOf(body []byte, contentType string) string {
 	case text[0] == '{':
 		var obj map[string]json.RawMessage
 		if json.Unmarshal(body, &obj) == nil {
-			return clip(jsonMessage(obj, text))
+			return remote.Clip(jsonMessage(obj, text))
 		}
 	case text[0] == '"':
 		var s string
 		if json.Unmarshal(body, &s) == nil {
-			return clip(oneLine(s))
+			return remote.Clip(remote.OneLine(s))
 		}
 	}
 	if text[0] == '<' || strings.Contains(strings.ToLower(contentType), "html") {
 		if m := htmlTitle.FindStringSubmatch(text); m != nil && strings.TrimSpace(m[1]) != "" {
-			return clip(fmt.Sprintf("an HTML error page %q", oneLine(m[1])))
+			return remote.Clip(fmt.Sprintf("an HTML error page %q", remote.OneLine(m[1])))
 		}
 		return "an HTML error page"
 	}
-	return clip(oneLine(text))
+	return remote.Clip(remote.OneLine(text))
 }
 
 // jsonMessage reads {"message": ..., "errors": {...}}. Flask appends a long
@@ -224,10 +213,10 @@ func messageOf(body []byte, contentType string) string {
 func jsonMessage(obj map[string]json.RawMessage, raw string) string {
 	var msg string
 	if m, ok := obj["message"]; !ok || json.Unmarshal(m, &msg) != nil {
-		return oneLine(raw)
+		return remote.OneLine(raw)
 	}
 	msg, _, _ = strings.Cut(msg, "You have requested")
-	msg = strings.TrimSpace(oneLine(msg))
+	msg = strings.TrimSpace(remote.OneLine(msg))
 	var fields map[string]json.RawMessage
 	if e, ok := obj["errors"]; ok && json.Unmarshal(e, &fields) == nil && len(fields) > 0 {
 		keys := make([]string, 0, len(fields))
@@ -241,24 +230,11 @@ func jsonMessage(obj map[string]json.RawMessage, raw string) string {
 			if json.Unmarshal(fields[k], &s) != nil {
 				s = string(fields[k])
 			}
-			parts = append(parts, k+": "+oneLine(s))
+			parts = append(parts, k+": "+remote.OneLine(s))
 		}
 		msg += " (" + strings.Join(parts, "; ") + ")"
 	}
 	return msg
-}
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-func clip(s string) string {
-	if len(s) <= maxMessage {
-		return s
-	}
-	cut := maxMessage
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }
 
 // describe says what a body that failed to decode looks like, without quoting all of it.
@@ -278,5 +254,5 @@ func describe(body []byte) string {
 	case text == "null":
 		return "JSON null"
 	}
-	return clip(fmt.Sprintf("%.60q", text))
+	return remote.Clip(fmt.Sprintf("%.60q", text))
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/release-bot/release-bot/internal/release"
+	"github.com/release-bot/release-bot/internal/remote"
 )
 
 // EnvDiff asks Kosli to compare two snapshots. A snappish is an environment
@@ -212,5 +213,5 @@ func describeDiffProblem(data []byte, err error) string {
 	if t == "" || t[0] != '{' {
 		return describe(data)
 	}
-	return clip(err.Error())
+	return remote.Clip(err.Error())
 }
