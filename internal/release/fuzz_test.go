@@ -78,7 +78,7 @@ func TestMatrixEscapesLikePython(t *testing.T) {
 }
 
 func TestWriteMatrixIsAppendMatrix(t *testing.T) {
-	for _, n := range []int{0, 1, 7, 300, 2000} { // 300 and 2,000: encoded in two halves
+	for _, n := range []int{0, 1, 7, 300, 2000} {
 		d := releasetest.GenerateDiff(n)
 		p := release.Compute(d, release.PlanOptions{Links: release.Links{Host: "https://h", Org: "o"}})
 		var buf strings.Builder

@@ -16,20 +16,12 @@ var MatrixKeys = [19]string{
 	"deployment_diff_url",
 }
 
-// MatrixValues is one promotion as the 19 values of MatrixKeys.
-func (p *Promotion) MatrixValues() [19]string {
-	v, snyk := p.matrixValues()
-	for i, k := range [2]int{snykIn, snykOut} {
-		v[k] = snyk[i][0] + snyk[i][1] + snyk[i][2] + snyk[i][3] + snyk[i][4]
-	}
-	return v
-}
-
 // The two values of MatrixKeys that are .snyk policy URLs.
 const snykIn, snykOut = 9, 17
 
-// matrixValues is MatrixValues with the .snyk policy URLs left empty and
-// given in pieces instead (see Commit.rawSnykPolicyParts).
+// matrixValues is one promotion as the 19 values of MatrixKeys, except the
+// two .snyk policy URLs: they are left empty and given in pieces instead,
+// for the encoder to write without building them (Commit.rawSnykPolicyParts).
 func (p *Promotion) matrixValues() (v [19]string, snyk [2][5]string) {
 	in := &p.Incoming
 	v = [19]string{
