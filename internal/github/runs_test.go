@@ -2,6 +2,7 @@ package github_test
 
 import (
 	"errors"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -56,7 +57,7 @@ func TestFiveLegsOneFailingFollowedOnTheClock(t *testing.T) {
 			t.Fatalf("step %d: run %s/%s, %v; want %s", i, run.Status, run.Conclusion, err, s.run)
 		}
 		jobs, err := h.c.Jobs(ctx(t), wf, runID)
-		if got := conclusions(jobs); err != nil || !equalCounts(got, s.jobs) {
+		if got := conclusions(jobs); err != nil || !maps.Equal(got, s.jobs) {
 			t.Fatalf("step %d: jobs %v, %v; want %v", i, got, err, s.jobs)
 		}
 	}
@@ -70,18 +71,6 @@ func TestFiveLegsOneFailingFollowedOnTheClock(t *testing.T) {
 		runner.CompletedAt.Sub(runner.StartedAt) != 2*time.Minute || !strings.Contains(runner.HTMLURL, "/job/") {
 		t.Errorf("runner's leg = %+v", runner)
 	}
-}
-
-func equalCounts(a, b map[string]int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 func TestARunWaitingOnReviewersShowsWaiting(t *testing.T) {

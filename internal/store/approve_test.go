@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -42,7 +43,7 @@ func TestApproveTwentyConcurrentClicks(t *testing.T) {
 				t.Errorf("the approving click saw %+v", res)
 			}
 		}
-		if want := map[store.Outcome]int{store.Approved: 1, store.Counted: 1, store.WrongState: n - 2}; !mapsEqual(outcomes, want) {
+		if want := map[store.Outcome]int{store.Approved: 1, store.Counted: 1, store.WrongState: n - 2}; !maps.Equal(outcomes, want) {
 			t.Errorf("outcomes %v, want %v", outcomes, want)
 		}
 		got := mustGet(t, e, r.ID)
@@ -56,18 +57,6 @@ func TestApproveTwentyConcurrentClicks(t *testing.T) {
 			t.Errorf("approval entry by %q, not one of the approvers %v", h.By, got.Approvers())
 		}
 	})
-}
-
-func mapsEqual(a, b map[store.Outcome]int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 func TestApproveSamePersonTwice(t *testing.T) {
