@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/release-bot/release-bot/internal/drift/drifttest"
 	"github.com/release-bot/release-bot/internal/github"
 	"github.com/release-bot/release-bot/internal/github/githubtest"
 	"github.com/release-bot/release-bot/internal/retry"
@@ -32,30 +33,12 @@ func promote(edit ...func(*githubtest.Workflow)) githubtest.Workflow {
 	return w
 }
 
-// clock is the time shared by the client, the fake and the retry loop's sleeps.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // harness is a client wired to a fake GitHub under /api/v3/, on one clock
 // that the retry loop's sleeps move instead of sleeping.
 type harness struct {
 	srv *githubtest.Server
 	c   *github.Client
-	clk *clock
+	clk *drifttest.Clock // the time shared by the client, the fake and the retry loop's sleeps
 	log *secrettest.Log
 
 	mu    sync.Mutex
@@ -95,7 +78,7 @@ func policy(sleep func(context.Context, time.Duration) error) retry.Policy {
 // setup starts a fake with w declared and a client for it; edit may change the options.
 func setup(t testing.TB, w githubtest.Workflow, edit ...func(*github.Options)) *harness {
 	t.Helper()
-	h := &harness{srv: githubtest.Start(t, token, w), clk: &clock{t: start}, log: &secrettest.Log{}}
+	h := &harness{srv: githubtest.Start(t, token, w), clk: drifttest.NewClock(start), log: &secrettest.Log{}}
 	h.srv.SetClock(h.clk.Now)
 	h.c = newClient(t, h, edit...)
 	t.Cleanup(func() { secrettest.AssertAbsent(t, []string{token}, h.log.String()) })
