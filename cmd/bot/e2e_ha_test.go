@@ -56,10 +56,13 @@ func TestHighAvailability(t *testing.T) {
 	// both replicas: one approval, one dispatch.
 	b.command(alice, releaseChannel, "propose")
 	msg := b.releaseMessage()
+	approve := b.button(carol, msg, "release_approve") // from the first copy: late clicks are stale
 	var wg sync.WaitGroup
 	for _, u := range append(users, carol, carol, carol) {
 		wg.Go(func() {
-			if _, err := b.slack.BlockAction(slacktest.BlockAction{UserID: u, ChannelID: releaseChannel, MessageTS: msg.TS, ActionID: "release_approve"}); err != nil {
+			click := approve
+			click.UserID = u
+			if _, err := b.slack.BlockAction(click); err != nil {
 				t.Error(err)
 			}
 		})

@@ -31,6 +31,33 @@ func (b *bot) releaseMessage() slacktest.Message {
 	return msg
 }
 
+// button is a click by user on the element actionID of msg as it was first
+// posted: block and value taken from that copy, so the click still carries
+// them once the message has been updated without its buttons (a stale button).
+func (b *bot) button(user string, msg slacktest.Message, actionID string) slacktest.BlockAction {
+	b.t.Helper()
+	var blocks []struct {
+		BlockID  string `json:"block_id"`
+		Elements []struct {
+			ActionID string `json:"action_id"`
+			Value    string `json:"value"`
+		} `json:"elements"`
+	}
+	if err := json.Unmarshal(msg.Blocks, &blocks); err != nil {
+		b.t.Fatal(err)
+	}
+	for _, bl := range blocks {
+		for _, el := range bl.Elements {
+			if el.ActionID == actionID {
+				return slacktest.BlockAction{UserID: user, ChannelID: msg.Channel, MessageTS: msg.TS,
+					ActionID: actionID, BlockID: bl.BlockID, Value: el.Value}
+			}
+		}
+	}
+	b.t.Fatalf("no %q element on message %s: %s", actionID, msg.TS, msg.Blocks)
+	return slacktest.BlockAction{}
+}
+
 // waitReleases waits until the channel shows n release messages.
 func (b *bot) waitReleases(n int) {
 	b.t.Helper()
@@ -226,22 +253,8 @@ func TestReleaseRejectWithReason(t *testing.T) {
 	}
 	b.threadHas(msg.TS, "rejected the release: web is not ready")
 	// A rejected release cannot be approved: its buttons are gone, and an old copy is refused.
-	var blocks []struct {
-		BlockID  string `json:"block_id"`
-		Elements []struct {
-			ActionID string `json:"action_id"`
-			Value    string `json:"value"`
-		} `json:"elements"`
-	}
-	if err := json.Unmarshal(msg.Blocks, &blocks); err != nil {
-		t.Fatal(err)
-	}
-	old := blocks[len(blocks)-1]
-	if len(old.Elements) == 0 || old.Elements[0].ActionID != "release_approve" {
-		t.Fatalf("last block of the first copy is not the buttons: %+v", old)
-	}
-	if _, err := b.slack.BlockAction(slacktest.BlockAction{UserID: carol, ChannelID: releaseChannel, MessageTS: msg.TS,
-		ActionID: "release_approve", BlockID: old.BlockID, Value: old.Elements[0].Value}); err != nil {
+	old := b.button(carol, msg, "release_approve")
+	if _, err := b.slack.BlockAction(old); err != nil {
 		t.Fatal(err)
 	}
 	b.ephemeral(releaseChannel, carol, "now rejected")
@@ -319,10 +332,13 @@ func TestReleaseConcurrentApprovalsDispatchOnce(t *testing.T) {
 	b.waitFor("two connections", func(st *slacktest.State) bool { return len(st.Connections()) == 2 })
 	b.command(alice, releaseChannel, "propose")
 	msg := b.releaseMessage()
+	approve := b.button(carol, msg, "release_approve") // from the first copy: late clicks are stale
 	var wg sync.WaitGroup
 	for _, u := range users {
 		wg.Go(func() {
-			if _, err := b.slack.BlockAction(slacktest.BlockAction{UserID: u, ChannelID: releaseChannel, MessageTS: msg.TS, ActionID: "release_approve"}); err != nil {
+			click := approve
+			click.UserID = u
+			if _, err := b.slack.BlockAction(click); err != nil {
 				t.Error(err)
 			}
 		})
