@@ -64,10 +64,11 @@ func TestServeDiff(t *testing.T) {
 	}
 }
 
-// eventually polls cond for a few seconds: for state another goroutine
-// records just after the effect a test waited for.
+// eventually polls cond for up to 20 seconds (room for a loaded CI
+// machine): for state another goroutine records just after the effect a
+// test waited for.
 func eventually(cond func() bool) bool {
-	for range 100 {
+	for range 400 {
 		if cond() {
 			return true
 		}
