@@ -25,6 +25,13 @@ func TestSandboxTour(t *testing.T) {
 			t.Errorf("tour output lacks %q:\n%s", want, out.String())
 		}
 	}
+	// A release that went well logs no error, not even while stopping just
+	// after the last reply.
+	for _, line := range strings.Split(errb.String(), "\n") {
+		if strings.Contains(line, " ERR ") {
+			t.Errorf("the tour logged an error: %s", line)
+		}
+	}
 }
 
 func TestSandboxTourReportsAFailedRelease(t *testing.T) {

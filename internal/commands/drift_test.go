@@ -47,6 +47,7 @@ type driftEnv struct {
 	p     *config.Pipeline
 	slack *slacktest.Server
 	kosli *kositest.Server
+	api   *slackbot.API
 	logs  *secrettest.Log
 }
 
@@ -82,7 +83,7 @@ func newDriftEnv(t *testing.T, fixture string) *driftEnv {
 		Now: func() time.Time { return time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC) },
 	})
 	t.Cleanup(func() { secrettest.AssertAbsent(t, []string{slackBot, slackApp, kosliSecret}, logs.String()) })
-	return &driftEnv{h: h, p: cfg.Pipelines[0], slack: fs, kosli: fk, logs: logs}
+	return &driftEnv{h: h, p: cfg.Pipelines[0], slack: fs, kosli: fk, api: api, logs: logs}
 }
 
 // report runs a scheduled report and returns the blocks of the one message it posted.

@@ -2,27 +2,44 @@ package commands
 
 import (
 	"context"
+	"time"
 
 	"github.com/slack-go/slack"
 
 	"github.com/release-bot/release-bot/internal/release"
 )
 
-// reply posts in the release's thread.
+// tellTimeout bounds telling Slack of a change once shutdown has begun.
+const tellTimeout = 15 * time.Second
+
+// telling is the context for telling the thread or the parent message of a
+// change already made in Redis. Nobody else will tell it (the change has
+// moved on), so it goes out even when ctx was cancelled by shutdown a moment
+// after the change, within tellTimeout so that stopping stays bounded.
+func telling(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), tellTimeout)
+}
+
+// reply posts in the release's thread, even once shutdown has begun (telling).
 func (h *Handler) reply(ctx context.Context, r *release.Release, text string) {
 	if r == nil || r.Channel == "" || r.MessageTS == "" {
 		return
 	}
+	ctx, cancel := telling(ctx)
+	defer cancel()
 	if _, err := h.d.Slack.PostMessage(ctx, r.Channel, r.MessageTS, truncate(text, maxSectionText), []slack.Block{section(text)}); err != nil {
 		h.d.Logger.Error().Err(err).Str("release_id", r.ID).Msg("thread reply failed")
 	}
 }
 
-// refresh rewrites the release's parent message from its current state.
+// refresh rewrites the release's parent message from its current state,
+// even once shutdown has begun (telling).
 func (h *Handler) refresh(ctx context.Context, r *release.Release) {
 	if r == nil || r.Channel == "" || r.MessageTS == "" {
 		return
 	}
+	ctx, cancel := telling(ctx)
+	defer cancel()
 	data, err := h.d.Releases.Manifest(ctx, r.ID)
 	if err != nil {
 		h.d.Logger.Error().Err(err).Str("release_id", r.ID).Msg("reading the manifest to update the message")

@@ -49,7 +49,9 @@ type Releases interface {
 
 var _ Releases = (*store.Store)(nil)
 
-// Thread answers in a release's Slack thread and keeps its parent message current.
+// Thread answers in a release's Slack thread and keeps its parent message
+// current. Both tell of a change already made, so both must go out even when
+// ctx is cancelled by shutdown just after it (bounded by the implementation).
 type Thread interface {
 	Reply(ctx context.Context, r *release.Release, text string)
 	Refresh(ctx context.Context, id string) *release.Release

@@ -119,13 +119,11 @@ func (r *Rollout) step(ctx context.Context, rel *release.Release, p *config.Pipe
 	return true, true
 }
 
-// claimedReply posts a reply whose claim this follower holds: no one else
-// will post it, so it must go out even if shutdown has begun (bounded, so
-// that stopping stays bounded). It is then remembered as sent.
+// claimedReply posts a reply whose claim this follower holds (no one else
+// will post it; Thread.Reply sends it even if shutdown has begun), then
+// remembers it as sent.
 func (r *Rollout) claimedReply(ctx context.Context, rel *release.Release, key, text string) {
-	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
-	defer cancel()
-	r.o.Thread.Reply(pctx, rel, text)
+	r.o.Thread.Reply(ctx, rel, text)
 	r.mu.Lock()
 	if r.posted[rel.ID] == nil {
 		r.posted[rel.ID] = map[string]bool{}
