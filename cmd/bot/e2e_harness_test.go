@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -187,14 +188,26 @@ func (b *bot) start(opts ...botOption) *instance {
 	return in
 }
 
-// restart stops the first instance and starts a new one in its place.
+// restart stops the first instance and starts a new one in its place. It
+// returns once only the new instance's connection is open: until the fake
+// Slack has seen the old one close, an envelope could still be sent to it.
 func (b *bot) restart() {
 	b.t.Helper()
+	var old []int
+	b.waitFor("the connections before the restart", func(st *slacktest.State) bool { old = st.Connections(); return true })
 	if err := b.stopInstance(b.instance); err != nil {
 		b.t.Fatalf("stopping: %v", err)
 	}
 	b.instance = b.start()
-	b.waitFor("the new instance to connect", func(st *slacktest.State) bool { return len(st.Connections()) > 0 })
+	b.waitFor("only the new instance to be connected", func(st *slacktest.State) bool {
+		conns := st.Connections()
+		for _, id := range conns {
+			if slices.Contains(old, id) {
+				return false
+			}
+		}
+		return len(conns) > 0
+	})
 }
 
 func (b *bot) stop() error { return b.stopInstance(b.instance) }
