@@ -404,6 +404,34 @@ func TestReleaseClickBeforeTheMessageIsRecorded(t *testing.T) {
 	}
 }
 
+// TestReleaseCancelBeforeTheMessageIsRecorded: /release cancel typed the
+// moment the message shows can run before propose has recorded its ts; the
+// cancellation still reaches the thread and the parent once the ts is there.
+func TestReleaseCancelBeforeTheMessageIsRecorded(t *testing.T) {
+	b := startBot(t, "2")
+	b.command(alice, releaseChannel, "propose")
+	msg := b.releaseMessage()
+	b.threadHas(msg.TS, "Proposed by")
+	id := msg.Text[len("Release "):strings.Index(msg.Text, " (")]
+	st := b.store()
+	if _, err := st.Amend(context.Background(), id, 0, func(r *release.Release) { r.MessageTS = "" }); err != nil {
+		t.Fatal(err)
+	}
+	b.command(alice, releaseChannel, "cancel "+id)
+	if !eventually(func() bool { r, err := st.Get(context.Background(), id); return err == nil && r.State == release.Cancelled }) {
+		t.Fatal("the release was not cancelled")
+	}
+	// propose records the ts only now.
+	if _, err := st.Amend(context.Background(), id, 0, func(r *release.Release) { r.MessageTS = msg.TS }); err != nil {
+		t.Fatal(err)
+	}
+	b.threadHas(msg.TS, "<@"+alice+"> cancelled the release.")
+	b.ephemeral(releaseChannel, alice, "Release `"+id+"` is cancelled.")
+	if text := b.parentText(msg.TS); !strings.Contains(strings.ToLower(text), "cancelled") || strings.Contains(string(b.parentBlocks(msg.TS)), "release_approve") {
+		t.Errorf("the parent does not show the cancellation:\n%s", text)
+	}
+}
+
 // TestReleaseListAndWhoMayCancel: /release list shows the pipeline's
 // releases; a guest may not cancel one, its proposer may.
 func TestReleaseListAndWhoMayCancel(t *testing.T) {

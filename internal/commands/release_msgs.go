@@ -7,6 +7,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/release-bot/release-bot/internal/release"
+	"github.com/release-bot/release-bot/internal/retry"
 )
 
 // tellTimeout bounds telling Slack of a change once shutdown has begun.
@@ -20,13 +21,50 @@ func telling(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), tellTimeout)
 }
 
+// parentWait bounds how long telling waits for a release's message to be
+// recorded (see located), and parentPoll is how often it looks.
+const (
+	parentWait = 5 * time.Second
+	parentPoll = 50 * time.Millisecond
+)
+
+// located returns the release with its parent message known. propose posts
+// the message and only then records its ts, so a command that changes the
+// release in between (a /release cancel typed the moment the message shows)
+// reads the release again until the ts is there, within parentWait. It
+// returns the release as last read (its newest state), or nil when it still
+// has no message: then there is nothing to tell, and it is logged.
+func (h *Handler) located(ctx context.Context, r *release.Release) *release.Release {
+	if r == nil || r.MessageTS != "" {
+		return r
+	}
+	for range int(parentWait / parentPoll) {
+		if retry.Sleep(ctx, parentPoll) != nil {
+			break
+		}
+		next, err := h.d.Releases.Get(ctx, r.ID)
+		if err != nil {
+			h.d.Logger.Warn().Err(err).Str("release_id", r.ID).Msg("reading the release for its message")
+			continue
+		}
+		if next.MessageTS != "" {
+			return next
+		}
+	}
+	h.d.Logger.Warn().Str("release_id", r.ID).Dur("waited", parentWait).Msg("the release has no message to tell of a change in")
+	return nil
+}
+
 // reply posts in the release's thread, even once shutdown has begun (telling).
 func (h *Handler) reply(ctx context.Context, r *release.Release, text string) {
-	if r == nil || r.Channel == "" || r.MessageTS == "" {
+	if r == nil {
 		return
 	}
 	ctx, cancel := telling(ctx)
 	defer cancel()
+	if r = h.located(ctx, r); r == nil {
+		return
+	}
 	if _, err := h.d.Slack.PostMessage(ctx, r.Channel, r.MessageTS, truncate(text, maxSectionText), []slack.Block{section(text)}); err != nil {
 		h.d.Logger.Error().Err(err).Str("release_id", r.ID).Msg("thread reply failed")
 	}
@@ -35,11 +73,14 @@ func (h *Handler) reply(ctx context.Context, r *release.Release, text string) {
 // refresh rewrites the release's parent message from its current state,
 // even once shutdown has begun (telling).
 func (h *Handler) refresh(ctx context.Context, r *release.Release) {
-	if r == nil || r.Channel == "" || r.MessageTS == "" {
+	if r == nil {
 		return
 	}
 	ctx, cancel := telling(ctx)
 	defer cancel()
+	if r = h.located(ctx, r); r == nil {
+		return
+	}
 	data, err := h.d.Releases.Manifest(ctx, r.ID)
 	if err != nil {
 		h.d.Logger.Error().Err(err).Str("release_id", r.ID).Msg("reading the manifest to update the message")
