@@ -241,6 +241,9 @@ func (b *Browser) Press(inMessage, label string) {
 	b.t.Helper()
 	b.Do("clearing the status", chromedp.Evaluate[chromedp.Void](`document.getElementById("status").textContent = ""`))
 	b.Click(inMessage, label)
+	// The page takes the click in its own time (the browser may answer the
+	// click before it has run the handler): wait for its dialog or its post.
+	b.waitJS("the click to be taken", `document.getElementById("confirm").open || document.getElementById("status").textContent !== ""`)
 	if Eval[bool](b, `document.getElementById("confirm").open`) {
 		b.Confirm(true)
 	}
