@@ -418,7 +418,10 @@ func TestReleaseCancelBeforeTheMessageIsRecorded(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.command(alice, releaseChannel, "cancel "+id)
-	if !eventually(func() bool { r, err := st.Get(context.Background(), id); return err == nil && r.State == release.Cancelled }) {
+	if !eventually(func() bool {
+		r, err := st.Get(context.Background(), id)
+		return err == nil && r.State == release.Cancelled
+	}) {
 		t.Fatal("the release was not cancelled")
 	}
 	// propose records the ts only now.
