@@ -80,7 +80,7 @@ func TestDriftOnDemandAndItsProposeButton(t *testing.T) {
 	if !strings.Contains(blocksText(t, msg.Blocks), "proposed by <@"+bob+">") {
 		t.Errorf("release not proposed by the clicker:\n%s", blocksText(t, msg.Blocks))
 	}
-	id := msg.Text[len("Release "):strings.Index(msg.Text, " (")]
+	id := releaseID(msg)
 
 	// Now the report links the open release instead of offering another.
 	b.command(alice, releaseChannel, "drift")

@@ -77,7 +77,7 @@ func TestHighAvailability(t *testing.T) {
 		return len(conns) == 2
 	})
 
-	id := msg.Text[len("Release "):strings.Index(msg.Text, " (")]
+	id := releaseID(msg)
 	who := b.follower(`"release_id":"` + id + `"`)
 	b.threadHas(msg.TS, ":white_check_mark: *service-00000*")
 

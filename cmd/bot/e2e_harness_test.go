@@ -193,8 +193,7 @@ func (b *bot) start(opts ...botOption) *instance {
 // Slack has seen the old one close, an envelope could still be sent to it.
 func (b *bot) restart() {
 	b.t.Helper()
-	var old []int
-	b.waitFor("the connections before the restart", func(st *slacktest.State) bool { old = st.Connections(); return true })
+	old := b.slack.Connections()
 	if err := b.stopInstance(b.instance); err != nil {
 		b.t.Fatalf("stopping: %v", err)
 	}

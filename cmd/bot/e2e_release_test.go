@@ -15,6 +15,21 @@ import (
 	"github.com/release-bot/release-bot/internal/store"
 )
 
+// releaseID is the id in a release message's text, "Release <id> (…".
+func releaseID(msg slacktest.Message) string {
+	return msg.Text[len("Release "):strings.Index(msg.Text, " (")]
+}
+
+// setMessageTS records ts as the release's parent message in Redis, as
+// propose does after posting it; "" puts the release back in the moment
+// between posting the message and recording it.
+func (b *bot) setMessageTS(id, ts string) {
+	b.t.Helper()
+	if _, err := b.store().Amend(context.Background(), id, 0, func(r *release.Release) { r.MessageTS = ts }); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
 // releaseMessage waits for the release's parent message (the one with an id header).
 func (b *bot) releaseMessage() slacktest.Message {
 	b.t.Helper()
@@ -114,14 +129,11 @@ func (b *bot) click(user, ts, action string) string {
 
 // parentText is the current text of the release's parent message's blocks.
 func (b *bot) parentText(ts string) string {
-	var m slacktest.Message
-	b.waitFor("", func(st *slacktest.State) bool { m, _ = st.Message(releaseChannel, ts); return true })
-	return blocksText(b.t.(*testing.T), m.Blocks)
+	return blocksText(b.t.(*testing.T), b.parentBlocks(ts))
 }
 
 func (b *bot) parentBlocks(ts string) []byte {
-	var m slacktest.Message
-	b.waitFor("", func(st *slacktest.State) bool { m, _ = st.Message(releaseChannel, ts); return true })
+	m, _ := b.slack.Message(releaseChannel, ts)
 	return m.Blocks
 }
 
@@ -145,7 +157,7 @@ func TestReleaseProposeApproveDispatch(t *testing.T) {
 	b.threadHas(msg.TS, "Proposed by <@"+alice+">")
 
 	// The manifest in Redis is sealed and valid against the schema.
-	id := msg.Text[len("Release "):strings.Index(msg.Text, " (")]
+	id := releaseID(msg)
 	st := b.store()
 	data, err := st.Manifest(context.Background(), id)
 	if err != nil {
@@ -392,11 +404,8 @@ func TestReleaseClickBeforeTheMessageIsRecorded(t *testing.T) {
 	b.command(alice, releaseChannel, "propose")
 	msg := b.releaseMessage()
 	b.threadHas(msg.TS, "Proposed by")
-	id := msg.Text[len("Release "):strings.Index(msg.Text, " (")]
-	// Put the release back in the window: message posted, ts not yet recorded.
-	if _, err := b.store().Amend(context.Background(), id, 0, func(r *release.Release) { r.MessageTS = "" }); err != nil {
-		t.Fatal(err)
-	}
+	id := releaseID(msg)
+	b.setMessageTS(id, "")
 	b.click(bob, msg.TS, "release_approve")
 	b.threadHas(msg.TS, "<@"+bob+"> approved (1 of 2)")
 	if !strings.Contains(b.parentText(msg.TS), "Waiting for approval (1 of 2)") {
@@ -412,22 +421,17 @@ func TestReleaseCancelBeforeTheMessageIsRecorded(t *testing.T) {
 	b.command(alice, releaseChannel, "propose")
 	msg := b.releaseMessage()
 	b.threadHas(msg.TS, "Proposed by")
-	id := msg.Text[len("Release "):strings.Index(msg.Text, " (")]
-	st := b.store()
-	if _, err := st.Amend(context.Background(), id, 0, func(r *release.Release) { r.MessageTS = "" }); err != nil {
-		t.Fatal(err)
-	}
+	id := releaseID(msg)
+	b.setMessageTS(id, "")
 	b.command(alice, releaseChannel, "cancel "+id)
+	st := b.store()
 	if !eventually(func() bool {
 		r, err := st.Get(context.Background(), id)
 		return err == nil && r.State == release.Cancelled
 	}) {
 		t.Fatal("the release was not cancelled")
 	}
-	// propose records the ts only now.
-	if _, err := st.Amend(context.Background(), id, 0, func(r *release.Release) { r.MessageTS = msg.TS }); err != nil {
-		t.Fatal(err)
-	}
+	b.setMessageTS(id, msg.TS) // propose records the ts only now
 	b.threadHas(msg.TS, "<@"+alice+"> cancelled the release.")
 	b.ephemeral(releaseChannel, alice, "Release `"+id+"` is cancelled.")
 	if text := b.parentText(msg.TS); !strings.Contains(strings.ToLower(text), "cancelled") || strings.Contains(string(b.parentBlocks(msg.TS)), "release_approve") {
@@ -441,7 +445,7 @@ func TestReleaseListAndWhoMayCancel(t *testing.T) {
 	b := startBot(t, "2")
 	b.command(alice, releaseChannel, "propose")
 	msg := b.releaseMessage()
-	id := msg.Text[len("Release "):strings.Index(msg.Text, " (")]
+	id := releaseID(msg)
 	b.command(bob, releaseChannel, "list")
 	b.ephemeral(releaseChannel, bob, "Recent releases of `prod`")
 	b.ephemeral(releaseChannel, bob, "`"+id+"` proposed")

@@ -217,7 +217,7 @@ func TestShipResumesAnApprovalWhoseReplicaDied(t *testing.T) {
 	b := startShip(t, "2", githubtest.Workflow{}, shipSetup{}, func(o *serveOptions) { o.SweepEvery = 100 * time.Millisecond })
 	b.command(alice, releaseChannel, "propose")
 	msg := b.releaseMessage()
-	id := msg.Text[len("Release "):strings.Index(msg.Text, " (")]
+	id := releaseID(msg)
 	st := b.store()
 	r, err := st.Get(context.Background(), id)
 	if err != nil {
