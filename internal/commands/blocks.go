@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -53,13 +54,64 @@ func slackDate(t time.Time) string {
 	return fmt.Sprintf("<!date^%d^{date_short_pretty} {time}|%s>", t.Unix(), t.UTC().Format("2006-01-02 15:04 UTC"))
 }
 
-// truncate cuts s to at most n runes, marking the cut with "…".
+// truncate cuts s to at most n runes, marking the cut with "…". It never
+// cuts inside markup: the cut backs off to before an unclosed <link|label>,
+// an entity (&lt;) or an unpaired * or `, so what is left renders as meant.
 func truncate(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
+	r := []rune(s)[:n-1]
+	for {
+		i := unclosedMarkup(r)
+		if i < 0 {
+			break
+		}
+		r = r[:i]
+	}
+	return string(r) + "…"
+}
+
+// unclosedMarkup returns where the first markup that r opens and does not
+// close begins, or -1 when r ends on a safe boundary.
+func unclosedMarkup(r []rune) int {
+	angle, amp, tick, star := -1, -1, -1, -1
+	for i, c := range r {
+		switch {
+		case angle >= 0:
+			if c == '>' {
+				angle = -1
+			}
+		case c == '<':
+			angle = i
+		case c == '&':
+			amp = i
+		case c == ';' || c == ' ':
+			amp = -1
+		case c == '`':
+			if tick < 0 {
+				tick = i
+			} else {
+				tick = -1
+			}
+		case c == '*' && tick < 0:
+			if star < 0 {
+				star = i
+			} else {
+				star = -1
+			}
+		}
+	}
+	if amp >= 0 && len(r)-amp > len("&amp;") {
+		amp = -1 // a bare &, not the start of an entity
+	}
+	first := -1
+	for _, i := range []int{angle, amp, tick, star} {
+		if i >= 0 && (first < 0 || i < first) {
+			first = i
+		}
+	}
+	return first
 }
 
 func header(text string) slack.Block {
@@ -102,28 +154,38 @@ func packLines(lines []string) []string {
 	return out
 }
 
-// blockChars estimates what a block costs of a message's text budget.
+// blockChars is what a block costs of a message's text budget: the text of
+// every text object in it (sections, fields, headers, context, buttons and
+// their confirms), in bytes, which is never less than Slack's count.
 func blockChars(b slack.Block) int {
-	switch v := b.(type) {
-	case *slack.SectionBlock:
-		n := 0
-		if v.Text != nil {
-			n += len(v.Text.Text)
-		}
-		for _, f := range v.Fields {
-			n += len(f.Text)
-		}
-		return n
-	case *slack.HeaderBlock:
-		return len(v.Text.Text)
-	case *slack.ContextBlock:
-		n := 0
-		for _, e := range v.ContextElements.Elements {
-			if t, ok := e.(*slack.TextBlockObject); ok {
-				n += len(t.Text)
-			}
-		}
-		return n
+	raw, err := json.Marshal(b)
+	if err != nil {
+		return maxSectionText
 	}
-	return 50
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return maxSectionText
+	}
+	return textBytes(v)
+}
+
+func textBytes(v any) int {
+	n := 0
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			if s, ok := e.(string); ok {
+				if k == "text" {
+					n += len(s)
+				}
+				continue
+			}
+			n += textBytes(e)
+		}
+	case []any:
+		for _, e := range t {
+			n += textBytes(e)
+		}
+	}
+	return n
 }

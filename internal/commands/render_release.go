@@ -65,31 +65,19 @@ func ReleaseMessage(v ReleaseView) Message {
 			fmt.Sprintf("manifest `%s`", shortDigest(r.ManifestDigest)),
 		),
 	}
-	var lines []string
-	results := gateByFingerprint(r.Gate)
-	for _, a := range m.Artifacts {
-		lines = append(lines, artifactLine(a, results[strings.TrimPrefix(a.Digest, "sha256:")]))
-	}
-	body := packLines(lines)
-	const maxArtifactSections = 30
-	if len(body) > maxArtifactSections {
-		body = append(body[:maxArtifactSections-1], fmt.Sprintf("…and more: the manifest lists all %d artifacts.", len(m.Artifacts)))
-	}
-	for _, s := range body {
-		blocks = append(blocks, section(s))
-	}
-	blocks = append(blocks, section(gateLine(r.Gate)))
-	blocks = append(blocks, section(evidenceLine(r.Evidence)))
-	blocks = append(blocks, section(approvalLine(v)))
+	var tail []slack.Block
+	tail = append(tail, section(gateLine(r.Gate)))
+	tail = append(tail, section(evidenceLine(r.Evidence)))
+	tail = append(tail, section(approvalLine(v)))
 	if r.Rejection != nil {
 		reason := r.Rejection.Reason
 		if reason == "" {
 			reason = "no reason given"
 		}
-		blocks = append(blocks, section(fmt.Sprintf(":no_entry: Rejected by <@%s>: %s", r.Rejection.UserID, esc(reason))))
+		tail = append(tail, section(fmt.Sprintf(":no_entry: Rejected by <@%s>: %s", r.Rejection.UserID, esc(reason))))
 	}
 	if r.Run != nil && r.Run.HTMLURL != "" {
-		blocks = append(blocks, section(fmt.Sprintf(":gear: Workflow run: %s", link(r.Run.HTMLURL, runLabel(r.Run)))))
+		tail = append(tail, section(fmt.Sprintf(":gear: Workflow run: %s", link(r.Run.HTMLURL, runLabel(r.Run)))))
 	}
 	if r.State == release.Proposed {
 		approve := slack.NewButtonBlockElement(ActionApprove, releaseValue(r), slack.NewTextBlockObject(slack.PlainTextType, "Approve", false, false))
@@ -103,10 +91,119 @@ func ReleaseMessage(v ReleaseView) Message {
 		)
 		reject := slack.NewButtonBlockElement(ActionReject, releaseValue(r), slack.NewTextBlockObject(slack.PlainTextType, "Reject", false, false))
 		reject.Style = slack.StyleDanger
-		blocks = append(blocks, slack.NewActionBlock(fmt.Sprintf("release:%s:v%d", r.ID, r.Version), approve, reject))
+		tail = append(tail, slack.NewActionBlock(fmt.Sprintf("release:%s:v%d", r.ID, r.Version), approve, reject))
 	}
-	return Message{Blocks: blocks, Text: truncate(fmt.Sprintf("Release %s (%s): %s, %d artifact(s) from %s to %s", r.ID, r.Pipeline,
-		stateLine(r, v.Now), len(m.Artifacts), m.Source.Environment, m.Target.Environment), maxFallbackText)}
+	used := 0
+	for _, b := range append(blocks[:len(blocks):len(blocks)], tail...) {
+		used += blockChars(b)
+	}
+	blocks = append(blocks, artifactSections(m, gateByFingerprint(r.Gate), messageCharBudge-used, maxBlocks-len(blocks)-len(tail))...)
+	blocks = append(blocks, tail...)
+	// The fallback goes into notifications: escaped like the blocks, so a
+	// name from Kosli cannot ping a channel.
+	return Message{Blocks: blocks, Text: truncate(esc(fmt.Sprintf("Release %s (%s): %s, %d artifact(s) from %s to %s", r.ID, r.Pipeline,
+		stateLine(r, v.Now), len(m.Artifacts), m.Source.Environment, m.Target.Environment)), maxFallbackText)}
+}
+
+// artifactSections lists the manifest's artifacts, one line each, in at most
+// budget characters and maxSections sections. When they do not all fit, the
+// artifacts the gate refused come first, then the rest in manifest order, and
+// a last line names those left out and where the whole manifest is.
+func artifactSections(m *release.Manifest, results map[string][]release.Compliance, budget, maxSections int) []slack.Block {
+	lines := make([]string, len(m.Artifacts))
+	refused := make([]bool, len(m.Artifacts))
+	total := 0
+	for i, a := range m.Artifacts {
+		verdicts := results[strings.TrimPrefix(a.Digest, "sha256:")]
+		lines[i] = truncate(artifactLine(a, verdicts), maxSectionText)
+		total += len(lines[i]) + 1
+		for _, c := range verdicts {
+			refused[i] = refused[i] || !c.Compliant
+		}
+	}
+	order := make([]int, 0, len(lines))
+	if total > budget || len(packLines(lines)) > maxSections {
+		for i := range lines {
+			if refused[i] {
+				order = append(order, i)
+			}
+		}
+		for i := range lines {
+			if !refused[i] {
+				order = append(order, i)
+			}
+		}
+		// Room for the line that names the rest.
+		budget -= maxSectionText
+		maxSections--
+	} else {
+		for i := range lines {
+			order = append(order, i)
+		}
+	}
+	var shown []string
+	used := 0
+	for _, i := range order {
+		l := lines[i]
+		// Short of room, a refused artifact keeps its reasons while they take
+		// at most half the budget; every other line shrinks to its summary.
+		if total > budget && (!refused[i] || used+len(l) > budget/2) {
+			l = summaryArtifactLine(m.Artifacts[i], refused[i])
+		}
+		if used+len(l)+1 > budget || len(packLines(append(shown, l))) > maxSections {
+			break
+		}
+		shown = append(shown, l)
+		used += len(l) + 1
+	}
+	var out []slack.Block
+	for _, s := range packLines(shown) {
+		out = append(out, section(s))
+	}
+	if rest := order[len(shown):]; len(rest) > 0 {
+		out = append(out, section(moreArtifactsLine(m, rest)))
+	}
+	return out
+}
+
+// summaryArtifactLine is an artifact's line when a release has too many to
+// show whole: the service, the commits, and whether the gate refused it.
+func summaryArtifactLine(a release.ManifestArtifact, refused bool) string {
+	from := ":new: new"
+	if a.Replaces != nil {
+		from = "`" + shortSHA(a.Replaces.CommitSHA) + "`"
+	}
+	l := "• *" + esc(a.Service) + "*  " + from + " → `" + shortSHA(a.Commit.SHA) + "`"
+	if refused {
+		l += " · :x: not compliant"
+	}
+	return l
+}
+
+// moreArtifactsLine names the artifacts a release message has no room for,
+// as many as a section holds, and where the whole manifest is.
+func moreArtifactsLine(m *release.Manifest, rest []int) string {
+	where := "the whole manifest is recorded in Kosli"
+	if m.Evidence.TrailURL != "" {
+		where = "the whole manifest is on " + link(m.Evidence.TrailURL, "Kosli trail "+m.Evidence.KosliTrail)
+	} else if m.Evidence.KosliTrail != "" {
+		where = "the whole manifest is on Kosli trail `" + esc(m.Evidence.KosliTrail) + "`"
+	}
+	head := fmt.Sprintf("…and %d more artifact(s) (%s): ", len(rest), where)
+	room := maxSectionText - len(head) - len(", and others")
+	var b strings.Builder
+	for k, i := range rest {
+		name := esc(m.Artifacts[i].Service)
+		if b.Len()+len(name)+2 > room {
+			b.WriteString(fmt.Sprintf(" and %d others", len(rest)-k))
+			break
+		}
+		if k > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(name)
+	}
+	return head + b.String() + "."
 }
 
 func stateLine(r *release.Release, now time.Time) string {

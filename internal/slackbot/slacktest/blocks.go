@@ -25,7 +25,51 @@ const (
 	maxButtonURL       = 3_000
 	maxConfirmTitle    = 100
 	maxConfirmText     = 300
+	// maxMessageBlockText is the cap on all the text a message's blocks hold,
+	// added up. Slack documents no such limit, but refuses a message past it
+	// with msg_blocks_too_long: reported at ~13,200 characters in
+	// slackapi/bolt-js#2509, and stated by Slack staff in slackapi/bolt-js#2867
+	// as "12,000 text characters with a buffer". The fake takes the staff's
+	// figure, without the buffer.
+	maxMessageBlockText = 12_000
 )
+
+// messageBlocksTooLong reports whether a message's blocks hold more text, in
+// all, than Slack accepts in one message (chat.postMessage, chat.update and a
+// response_url post answer msg_blocks_too_long). Views have no such cap.
+func messageBlocksTooLong(blocks json.RawMessage) bool {
+	if len(blocks) == 0 {
+		return false
+	}
+	var v any
+	if json.Unmarshal(blocks, &v) != nil {
+		return false
+	}
+	return blockTextChars(v) > maxMessageBlockText
+}
+
+// blockTextChars adds up the characters of every text object's text under v:
+// sections, fields, headers, context elements, buttons and their confirms.
+func blockTextChars(v any) int {
+	n := 0
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			if s, ok := e.(string); ok {
+				if k == "text" {
+					n += utf8.RuneCountInString(s)
+				}
+				continue
+			}
+			n += blockTextChars(e)
+		}
+	case []any:
+		for _, e := range t {
+			n += blockTextChars(e)
+		}
+	}
+	return n
+}
 
 // validateBlocks checks a Block Kit array against Slack's limits and returns
 // it as Slack stores it: compacted, with a generated block_id on every block

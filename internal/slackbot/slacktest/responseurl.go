@@ -99,6 +99,9 @@ func (s *Server) applyHookLocked(key string, msg *hookMessage) (int, string) {
 		if blocks, code = validateBlocks(msg.Blocks); code != "" {
 			return http.StatusBadRequest, code
 		}
+		if messageBlocksTooLong(blocks) {
+			return http.StatusBadRequest, "msg_blocks_too_long"
+		}
 	}
 	if len(msg.Text) > maxTextLen {
 		return http.StatusBadRequest, "msg_too_long"

@@ -178,6 +178,9 @@ func (s *Server) content(in *apiRequest) (text string, blocks json.RawMessage, h
 		if blocks, code = validateBlocks([]byte(b)); code != "" {
 			return "", nil, false, code
 		}
+		if messageBlocksTooLong(blocks) {
+			return "", nil, false, "msg_blocks_too_long"
+		}
 	}
 	return text, blocks, hasBlocks, ""
 }

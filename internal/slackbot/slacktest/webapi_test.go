@@ -236,3 +236,40 @@ func TestUsersAndGroups(t *testing.T) {
 		t.Errorf("free plan: %v", err)
 	}
 }
+
+// Slack refuses a message whose blocks hold more than ~12,000 characters of
+// text in all, though every block is within its own limit: not in Slack's
+// reference; reported in slackapi/bolt-js#2509 (~13,200 refused) and by Slack
+// staff in slackapi/bolt-js#2867 ("12,000 text characters with a buffer").
+func TestMessageBlockTextIsCappedInAll(t *testing.T) {
+	fake := newFake(t, slacktest.Options{})
+	api := newAPI(fake)
+	ctx := ctxT(t)
+	sections := func(n, each int) []slack.Block {
+		var bs []slack.Block
+		for range n {
+			bs = append(bs, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, strings.Repeat("é", each), false, false), nil, nil))
+		}
+		return bs
+	}
+	// 4 × 2,999 = 11,996 characters (not bytes: é is two): accepted.
+	_, ts, err := api.PostMessageContext(ctx, channelID, slack.MsgOptionText("fits", false), slack.MsgOptionBlocks(sections(4, 2999)...))
+	if err != nil {
+		t.Fatalf("11,996 characters refused: %v", err)
+	}
+	// 5 × 2,401 = 12,005: every section fits, the message does not.
+	_, _, err = api.PostMessageContext(ctx, channelID, slack.MsgOptionText("too long", false), slack.MsgOptionBlocks(sections(5, 2401)...))
+	if err == nil || err.Error() != "msg_blocks_too_long" {
+		t.Fatalf("postMessage of 12,005 characters = %v; want msg_blocks_too_long", err)
+	}
+	// chat.update is held to the same cap; button labels count too.
+	bs := sections(4, 2999)
+	bs = append(bs, slack.NewActionBlock("a", slack.NewButtonBlockElement("x", "v", slack.NewTextBlockObject(slack.PlainTextType, "Approve", false, false))))
+	if _, _, _, err := api.UpdateMessageContext(ctx, channelID, ts, slack.MsgOptionText("too long", false), slack.MsgOptionBlocks(bs...)); err == nil ||
+		err.Error() != "msg_blocks_too_long" {
+		t.Fatalf("update of 12,003 characters = %v; want msg_blocks_too_long", err)
+	}
+	if msgs := fake.Messages(channelID); len(msgs) != 1 || msgs[0].Text != "fits" {
+		t.Errorf("messages = %+v; want only the one that fits, unchanged", msgs)
+	}
+}
