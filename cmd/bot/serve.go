@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
+	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
 	"golang.org/x/sync/errgroup"
 
@@ -148,7 +149,9 @@ func serve(ctx context.Context, o serveOptions) error {
 	}
 	ropts, err := redis.ParseURL(redisURL)
 	if err != nil {
-		return errors.New("REDIS_URL is not a redis:// or rediss:// URL")
+		// config.FromEnv checked the scheme and the database number; the
+		// error of ParseURL is not used because it may quote the password.
+		return errors.New("REDIS_URL cannot be read by the Redis client: check its host, port and options")
 	}
 	rdb := redis.NewClient(ropts)
 	defer rdb.Close()
@@ -164,6 +167,12 @@ func serve(ctx context.Context, o serveOptions) error {
 	api := slackbot.NewAPI(slackbot.APIOptions{
 		BotToken: o.Env.SlackBotToken, AppToken: o.Env.SlackAppToken, APIURL: o.Env.SlackAPIURL, Logger: log,
 	})
+	// A wrong bot token would otherwise show only when the first command
+	// is answered: /readyz would say ready on the app token alone.
+	// https://api.slack.com/methods/auth.test
+	if _, err := api.Client().AuthTestContext(ctx); err != nil {
+		return slackTokenError("SLACK_BOT_TOKEN", "auth.test", err)
+	}
 	var background []func(context.Context) error
 	sweep := o.SweepEvery
 	if sweep <= 0 {
@@ -225,6 +234,9 @@ func serve(ctx context.Context, o serveOptions) error {
 	g.Go(func() error {
 		// The loop ending (SIGTERM or a fatal Slack error) ends the ops server too.
 		err := loop.Run(gctx)
+		if refusedToken(err) {
+			err = slackTokenError("SLACK_APP_TOKEN", "apps.connections.open", err)
+		}
 		if err == nil && ctx.Err() == nil {
 			err = errors.New("socket mode loop ended")
 		}
@@ -244,4 +256,29 @@ func serve(ctx context.Context, o serveOptions) error {
 		return nil
 	}
 	return err
+}
+
+// refusedToken reports whether Slack refused a call's token, with one of the
+// errors its methods document for a bad token
+// (https://api.slack.com/methods/auth.test#errors).
+func refusedToken(err error) bool {
+	var se slack.SlackErrorResponse
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Err {
+	case "invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired", "not_allowed_token_type":
+		return true
+	}
+	return false
+}
+
+// slackTokenError names the variable whose token Slack refused, or that
+// could not be checked; it never holds the token, which slack-go sends in a
+// header and does not put in its errors.
+func slackTokenError(variable, method string, err error) error {
+	if refusedToken(err) {
+		return fmt.Errorf("%s was refused by Slack's %s: %w", variable, method, err)
+	}
+	return fmt.Errorf("checking %s with Slack's %s: %w", variable, method, err)
 }

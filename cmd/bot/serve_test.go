@@ -39,6 +39,7 @@ func TestServeRefusesToStartWithoutWhatItNeeds(t *testing.T) {
 		{"missing app token", map[string]string{"SLACK_APP_TOKEN": ""}, []string{"--config", good}, "SLACK_APP_TOKEN is not set"},
 		{"swapped tokens", map[string]string{"SLACK_BOT_TOKEN": appToken}, []string{"--config", good}, "SLACK_BOT_TOKEN must start with xoxb-"},
 		{"bad config", nil, []string{"--config", bad}, "bad.yaml:5: pipelines[0].channel"},
+		{"redis database number", map[string]string{"REDIS_URL": "redis://host/notanumber"}, []string{"--config", good}, "REDIS_URL has a wrong database number"},
 		{"missing file", map[string]string{"RELEASE_BOT_CONFIG": filepath.Join(dir, "nope.yaml")}, nil, "nope.yaml"},
 	}
 	for _, c := range cases {

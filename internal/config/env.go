@@ -104,6 +104,8 @@ func FromEnv(getenv func(string) string) (Env, error) {
 		// The value may hold a password: the problem never quotes it.
 		if problem := checkURL(v, "must be a redis://, rediss:// or unix:// URL", "redis", "rediss", "unix"); problem != "" {
 			errs = append(errs, &EnvError{"REDIS_URL", problem + ", such as redis://redis:6379/0"})
+		} else if problem := checkRedisDB(v); problem != "" {
+			errs = append(errs, &EnvError{"REDIS_URL", problem})
 		}
 	}
 	id := func(name string) int64 {
@@ -151,6 +153,29 @@ func checkURL(raw, want string, schemes ...string) string {
 		return ""
 	}
 	return want
+}
+
+// checkRedisDB returns what is wrong with the database number of a Redis URL
+// that checkURL accepted, or "": it is the path of a redis:// or rediss://
+// URL (redis://host:6379/0) and the db query parameter of a unix:// one, and
+// a whole number from 0, as go-redis's ParseURL reads it. The problem never
+// quotes the value, which may hold a password.
+func checkRedisDB(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	db, where := strings.Trim(u.Path, "/"), "its path"
+	if u.Scheme == "unix" {
+		db, where = u.Query().Get("db"), "its db parameter"
+	}
+	if db == "" {
+		return ""
+	}
+	if n, err := strconv.Atoi(db); err != nil || n < 0 {
+		return "has a wrong database number in " + where + ": it must be a whole number from 0, such as redis://redis:6379/0"
+	}
+	return ""
 }
 
 // UsesGitHubApp reports whether GitHub is reached as a GitHub App rather

@@ -107,6 +107,31 @@ func TestFromEnvRefusesMalformedValues(t *testing.T) {
 	assertEnvErrors(t, err, want)
 }
 
+func TestFromEnvRefusesAWrongRedisDatabaseNumber(t *testing.T) {
+	const want = "REDIS_URL has a wrong database number in its path: it must be a whole number from 0, such as redis://redis:6379/0"
+	for _, u := range []string{
+		"redis://:" + redisPass + "@redis:6379/notanumber",
+		"rediss://redis/-1",
+		"redis://redis/0/1",
+	} {
+		env := environ()
+		env["REDIS_URL"] = u
+		_, err := fromEnv(t, env)
+		assertEnvErrors(t, err, []string{want})
+	}
+	env := environ()
+	env["REDIS_URL"] = "unix:///run/redis.sock?db=x"
+	_, err := fromEnv(t, env)
+	assertEnvErrors(t, err, []string{strings.Replace(want, "its path", "its db parameter", 1)})
+	for _, u := range []string{"redis://redis", "redis://redis/", "redis://redis:6379/15", "unix:///run/redis.sock?db=2"} {
+		env := environ()
+		env["REDIS_URL"] = u
+		if _, err := fromEnv(t, env); err != nil {
+			t.Errorf("REDIS_URL %s: %v", u, err)
+		}
+	}
+}
+
 func TestRequireServe(t *testing.T) {
 	for _, tc := range []struct {
 		name string

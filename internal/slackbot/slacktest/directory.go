@@ -82,7 +82,9 @@ func (s *Server) issueTriggerLocked(user string) string {
 	return id
 }
 
-// authTest describes the bot token.
+// authTest describes the bot token, with the fields of slack-go's
+// AuthTestResponse (slack.go); authLocked has already refused an unknown
+// token with invalid_auth, as Slack does.
 // https://api.slack.com/methods/auth.test
 func (s *Server) authTest(*apiRequest) (map[string]any, string) {
 	return map[string]any{
