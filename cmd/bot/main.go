@@ -64,7 +64,13 @@ func subcommands() map[string]command {
 }
 
 func run(ctx context.Context, args []string, io stdio, getenv func(string) string, now func() time.Time) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 {
+		// No command is a mistake (a container started without its
+		// arguments), not a request for help.
+		_, _ = io.err.Write([]byte(usage))
+		return exitUsage
+	}
+	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		_, _ = io.out.Write([]byte(usage))
 		return exitOK
 	}

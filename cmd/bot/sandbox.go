@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -138,6 +139,18 @@ func newSandboxWorld(failService string, legTime time.Duration) (*sandboxWorld, 
 		}
 	}
 
+	if failService != "" {
+		var known []string
+		for _, a := range d.Source.Artifacts {
+			known = append(known, release.ServiceName(a.Flow))
+		}
+		slices.Sort(known)
+		known = slices.Compact(known)
+		if !slices.Contains(known, failService) {
+			return nil, &sandboxUsageError{fmt.Sprintf("--fail %q names no service of the sandbox (services: %s)", failService, strings.Join(known, ", "))}
+		}
+	}
+
 	w.gh = githubtest.New(sandboxGitHubKey)
 	ghURL := w.gh.Start(githubtest.Prefix)
 	w.close = append(w.close, w.gh.Close)
@@ -197,6 +210,11 @@ func deployedFingerprints(run githubtest.Run) ([]string, error) {
 	return fps, nil
 }
 
+// sandboxUsageError is a flag naming something the sandbox does not have.
+type sandboxUsageError struct{ msg string }
+
+func (e *sandboxUsageError) Error() string { return e.msg }
+
 func runSandbox(ctx context.Context, args []string, io stdio, _ func(string) string, now func() time.Time) int {
 	fs := newFlags("bot sandbox")
 	listen := fs.String("listen", "localhost:8080", "address of the sandbox page (and /healthz, /metrics)")
@@ -209,6 +227,9 @@ func runSandbox(ctx context.Context, args []string, io stdio, _ func(string) str
 	w, err := newSandboxWorld(*fail, *legTime)
 	if err != nil {
 		errorf(io.err, "bot sandbox: %v", err)
+		if _, usage := errors.AsType[*sandboxUsageError](err); usage {
+			return exitUsage
+		}
 		return exitFailure
 	}
 	defer w.Close()
