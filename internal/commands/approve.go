@@ -277,13 +277,41 @@ func rejectDialog(r *release.Release) slack.ModalViewRequest {
 	}
 }
 
-// rejectSubmitted rejects the release named in the dialog's metadata.
+// reasonRequired is what the reject dialog says under an empty reason.
+const reasonRequired = "Say why the release is rejected."
+
+// rejectReason is the reason typed in a submitted reject dialog, trimmed.
+func rejectReason(cb slack.InteractionCallback) string {
+	if cb.View.State == nil {
+		return ""
+	}
+	return strings.TrimSpace(cb.View.State.Values["reason"]["reason"].Value)
+}
+
+// SubmissionAck is the payload to ack a view_submission with, nil for a
+// plain ack (which closes the dialog). A reject dialog without a reason is
+// answered with an error on its reason block, so it stays open; Slack only
+// reads response_action from the ack itself.
+// https://api.slack.com/surfaces/modals#displaying_errors
+func SubmissionAck(cb slack.InteractionCallback) *slack.ViewSubmissionResponse {
+	if cb.Type != slack.InteractionTypeViewSubmission || cb.View.CallbackID != CallbackReject || rejectReason(cb) != "" {
+		return nil
+	}
+	return slack.NewErrorsViewSubmissionResponse(map[string]string{"reason": reasonRequired})
+}
+
+// rejectSubmitted rejects the release named in the dialog's metadata. A
+// submission without a reason changes nothing: the ack kept the dialog open.
 func (h *Handler) rejectSubmitted(ctx context.Context, cb slack.InteractionCallback) {
 	id, digest, ok := parseReleaseValue(cb.View.PrivateMetadata)
 	if !ok {
 		return
 	}
-	reason := strings.TrimSpace(cb.View.State.Values["reason"]["reason"].Value)
+	reason := rejectReason(cb)
+	if reason == "" {
+		h.d.Logger.Info().Str("release_id", id).Str("user", cb.User.ID).Msg("reject dialog submitted without a reason: nothing changed")
+		return
+	}
 	r, p, text := h.releaseAndPipeline(ctx, id)
 	if text == "" {
 		text = h.mayDecide(ctx, r, p, cb.User.ID, cb.Team.ID)

@@ -49,9 +49,11 @@ type driftEnv struct {
 	kosli *kositest.Server
 	api   *slackbot.API
 	logs  *secrettest.Log
+	store *store.Store
 }
 
-func newDriftEnv(t *testing.T, fixture string) *driftEnv {
+// newDriftEnv starts the fakes; each option may change the handler's deps.
+func newDriftEnv(t *testing.T, fixture string, opts ...func(*commands.Deps)) *driftEnv {
 	t.Helper()
 	cfg, err := config.Parse("bot.yaml", []byte(driftConfig))
 	if err != nil {
@@ -77,13 +79,18 @@ func newDriftEnv(t *testing.T, fixture string) *driftEnv {
 	mr := miniredis.RunT(t)
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	t.Cleanup(func() { rdb.Close() })
-	h := commands.New(commands.Deps{
-		Config: cfg, Slack: api, Kosli: kc, Gate: kc, Releases: store.New(rdb, store.Options{}),
+	st := store.New(rdb, store.Options{})
+	deps := commands.Deps{
+		Config: cfg, Slack: api, Kosli: kc, Gate: kc, Releases: st,
 		Links: release.Links{Host: fk.URL(), Org: "cyber-dojo"}, Logger: log, KosliTimeout: 5 * time.Second,
 		Now: func() time.Time { return time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC) },
-	})
+	}
+	for _, o := range opts {
+		o(&deps)
+	}
+	h := commands.New(deps)
 	t.Cleanup(func() { secrettest.AssertAbsent(t, []string{slackBot, slackApp, kosliSecret}, logs.String()) })
-	return &driftEnv{h: h, p: cfg.Pipelines[0], slack: fs, kosli: fk, api: api, logs: logs}
+	return &driftEnv{h: h, p: cfg.Pipelines[0], slack: fs, kosli: fk, api: api, logs: logs, store: st}
 }
 
 // report runs a scheduled report and returns the blocks of the one message it posted.
