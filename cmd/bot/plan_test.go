@@ -207,7 +207,7 @@ func TestUnknownCommand(t *testing.T) {
 		t.Fatalf("%+v", got)
 	}
 	got = runCLI(t, "", noEnv)
-	if got.code != 0 || !strings.Contains(got.stdout, "bot plan") {
+	if got.code != exitUsage || !strings.Contains(got.stder, "bot plan") {
 		t.Fatalf("%+v", got)
 	}
 }
