@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/slack-go/slack"
+
+	"github.com/release-bot/release-bot/internal/mrkdwn"
 )
 
 // Slack's Block Kit limits (reference/slack.md); slack-go checks almost none,
@@ -31,14 +32,11 @@ type Message struct {
 	Blocks []slack.Block `json:"blocks"`
 }
 
-// esc escapes text for mrkdwn: Slack reads &, < and > as control characters.
-func esc(s string) string {
-	if !strings.ContainsAny(s, "&<>") {
-		return s
-	}
-	r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
-	return r.Replace(s)
-}
+// esc and truncate are the one way this bot escapes and cuts Slack text.
+var (
+	esc      = mrkdwn.Escape
+	truncate = mrkdwn.Truncate
+)
 
 // link is a mrkdwn link; a URL Slack could misread is left as plain text.
 func link(url, label string) string {
@@ -52,66 +50,6 @@ func link(url, label string) string {
 // clients that cannot: <!date^…^{date_short_pretty} {time}|2026-11-24 09:00 UTC>.
 func slackDate(t time.Time) string {
 	return fmt.Sprintf("<!date^%d^{date_short_pretty} {time}|%s>", t.Unix(), t.UTC().Format("2006-01-02 15:04 UTC"))
-}
-
-// truncate cuts s to at most n runes, marking the cut with "…". It never
-// cuts inside markup: the cut backs off to before an unclosed <link|label>,
-// an entity (&lt;) or an unpaired * or `, so what is left renders as meant.
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)[:n-1]
-	for {
-		i := unclosedMarkup(r)
-		if i < 0 {
-			break
-		}
-		r = r[:i]
-	}
-	return string(r) + "…"
-}
-
-// unclosedMarkup returns where the first markup that r opens and does not
-// close begins, or -1 when r ends on a safe boundary.
-func unclosedMarkup(r []rune) int {
-	angle, amp, tick, star := -1, -1, -1, -1
-	for i, c := range r {
-		switch {
-		case angle >= 0:
-			if c == '>' {
-				angle = -1
-			}
-		case c == '<':
-			angle = i
-		case c == '&':
-			amp = i
-		case c == ';' || c == ' ':
-			amp = -1
-		case c == '`':
-			if tick < 0 {
-				tick = i
-			} else {
-				tick = -1
-			}
-		case c == '*' && tick < 0:
-			if star < 0 {
-				star = i
-			} else {
-				star = -1
-			}
-		}
-	}
-	if amp >= 0 && len(r)-amp > len("&amp;") {
-		amp = -1 // a bare &, not the start of an entity
-	}
-	first := -1
-	for _, i := range []int{angle, amp, tick, star} {
-		if i >= 0 && (first < 0 || i < first) {
-			first = i
-		}
-	}
-	return first
 }
 
 func header(text string) slack.Block {

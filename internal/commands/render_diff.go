@@ -216,5 +216,5 @@ func diffFallback(v DiffView) string {
 	} else if len(p.Promotions) > 10 {
 		b.WriteString(". " + strconv.Itoa(len(p.Promotions)) + " services")
 	}
-	return truncate(b.String(), maxFallbackText)
+	return truncate(esc(b.String()), maxFallbackText)
 }

@@ -47,7 +47,7 @@ const driftTail = 700
 func DriftMessage(v DriftView) (msg Message, ok bool) {
 	if v.Plan == nil {
 		return Message{
-			Text: truncate(fmt.Sprintf("Drift report for %s: could not read %s and %s from Kosli", v.Pipeline, v.From, v.To), maxFallbackText),
+			Text: truncate(esc(fmt.Sprintf("Drift report for %s: could not read %s and %s from Kosli", v.Pipeline, v.From, v.To)), maxFallbackText),
 			Blocks: []slack.Block{
 				header(fmt.Sprintf("Drift report · %s: %s → %s", v.Pipeline, v.From, v.To)),
 				section(v.Problem),
@@ -201,7 +201,7 @@ func driftFallback(v DriftView, stale, failing int) string {
 	if v.Open != nil {
 		fmt.Fprintf(&b, ". Release %s is open", v.Open.ID)
 	}
-	return truncate(b.String(), maxFallbackText)
+	return truncate(esc(b.String()), maxFallbackText)
 }
 
 // fitLines packs as many lines as fit in budget characters into sections;

@@ -166,3 +166,25 @@ func TestTruncateNeverCutsMarkup(t *testing.T) {
 		}
 	}
 }
+
+// The fallback text goes into notifications, where <!channel> pings: a flow
+// name from Kosli is escaped there as in the blocks.
+func TestFallbackTextIsEscaped(t *testing.T) {
+	p := generatedPlan(3)
+	p.Promotions[0].Service = "<!channel>"
+	for _, m := range DiffMessages(DiffView{Pipeline: "prod", Plan: &p, Links: testLinks}) {
+		if strings.Contains(m.Text, "<!channel>") || !strings.Contains(m.Text, "&lt;!channel&gt;") {
+			t.Errorf("diff fallback = %q", m.Text)
+		}
+	}
+	v := bigRelease(t, 3, 20)
+	v.Release.Pipeline = "<!here>"
+	if m := ReleaseMessage(v); strings.Contains(m.Text, "<!here>") {
+		t.Errorf("release fallback = %q", m.Text)
+	}
+	d := driftView(&p)
+	d.Pipeline = "<!here>"
+	if m, _ := DriftMessage(d); strings.Contains(m.Text, "<!here>") {
+		t.Errorf("drift fallback = %q", m.Text)
+	}
+}

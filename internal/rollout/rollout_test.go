@@ -38,6 +38,15 @@ func TestLegLine(t *testing.T) {
 	}
 }
 
+// A service name from Kosli is escaped in its leg's reply.
+func TestLegLineEscapesTheServiceName(t *testing.T) {
+	a := release.ManifestArtifact{Service: "<!channel>", Commit: release.ManifestCommit{SHA: "6e191a0a86cf3d264955c4910bc3b9df518c4bcd"}}
+	got := legLine(a, github.Job{Conclusion: "failure", HTMLURL: "https://gh/job/1"})
+	if strings.Contains(got, "<!channel>") || !strings.Contains(got, "*&lt;!channel&gt;*") {
+		t.Errorf("legLine = %s", got)
+	}
+}
+
 func TestDispatchProblemSaysWhatToFix(t *testing.T) {
 	cases := map[error]string{
 		fmt.Errorf("x: %w", github.ErrUnauthorized):                          "credentials were rejected",
@@ -45,6 +54,8 @@ func TestDispatchProblemSaysWhatToFix(t *testing.T) {
 		fmt.Errorf("x: %w", github.ErrNotFound):                              "no such repository or workflow",
 		&github.APIError{Status: 422, Message: "Unexpected inputs provided"}: "HTTP 422: Unexpected inputs provided",
 		errors.New("dial tcp: refused"):                                      "could not be reached",
+		// GitHub's message goes into a thread reply: escaped, so it cannot ping.
+		&github.APIError{Status: 422, Message: "<!channel> bad & worse"}: "HTTP 422: &lt;!channel&gt; bad &amp; worse",
 	}
 	for err, want := range cases {
 		if got := dispatchProblem(err); !strings.Contains(got, want) {

@@ -12,6 +12,7 @@ import (
 	"github.com/release-bot/release-bot/internal/config"
 	"github.com/release-bot/release-bot/internal/github"
 	"github.com/release-bot/release-bot/internal/kosli"
+	"github.com/release-bot/release-bot/internal/mrkdwn"
 	"github.com/release-bot/release-bot/internal/release"
 	"github.com/release-bot/release-bot/internal/retry"
 	"github.com/release-bot/release-bot/internal/store"
@@ -182,7 +183,7 @@ func legLine(a release.ManifestArtifact, job github.Job) string {
 	default:
 		mark, verb = ":x:", "failed ("+job.Conclusion+")"
 	}
-	return fmt.Sprintf("%s *%s* %s → `%s`: %s%s · <%s|job>", mark, a.Service, from, short(a.Commit.SHA), verb, took, job.HTMLURL)
+	return fmt.Sprintf("%s *%s* %s → `%s`: %s%s · <%s|job>", mark, mrkdwn.Escape(a.Service), from, short(a.Commit.SHA), mrkdwn.Escape(verb), took, job.HTMLURL)
 }
 
 func short(s string) string {
@@ -201,7 +202,7 @@ func (r *Rollout) conclude(ctx context.Context, rel *release.Release, p *config.
 		} else {
 			failed = append(failed, a.Service)
 			if key := "leg:" + rel.ID + ":" + a.Service; !found && r.claim(ctx, rel.ID, key) {
-				r.claimedReply(ctx, rel, key, fmt.Sprintf(":x: *%s*: no deploy job of the run named it, so it was not deployed.", a.Service))
+				r.claimedReply(ctx, rel, key, fmt.Sprintf(":x: *%s*: no deploy job of the run named it, so it was not deployed.", mrkdwn.Escape(a.Service)))
 			}
 		}
 	}
@@ -220,7 +221,7 @@ func (r *Rollout) conclude(ctx context.Context, rel *release.Release, p *config.
 			fmt.Sprintf(":x: *Release failed*: none of the %d artifacts was deployed (<%s|run #%d>).", len(m.Artifacts), run.HTMLURL, run.ID))
 	default:
 		r.finish(ctx, rel, release.PartlyFailed, "some artifacts failed",
-			fmt.Sprintf(":warning: *Release partly failed*: %d of %d deployed; failed: %s (<%s|run #%d>).", len(ok), len(m.Artifacts), strings.Join(failed, ", "), run.HTMLURL, run.ID))
+			fmt.Sprintf(":warning: *Release partly failed* (<%s|run #%d>): %d of %d deployed; failed: %s.", run.HTMLURL, run.ID, len(ok), len(m.Artifacts), mrkdwn.List(failed, maxListed)))
 	}
 }
 
@@ -269,7 +270,7 @@ func (r *Rollout) verify(ctx context.Context, rel *release.Release, p *config.Pi
 	if snapshot != "" {
 		where = snapshot
 	}
-	return fmt.Sprintf(":warning: Not verified within %s: %s does not run %s yet.", p.Verify.Timeout, where, strings.Join(missing, ", "))
+	return fmt.Sprintf(":warning: Not verified within %s: %s does not run %s yet.", p.Verify.Timeout, mrkdwn.Escape(where), mrkdwn.List(missing, maxListed))
 }
 
 // finish moves the release to its end and says so in the thread.
@@ -304,6 +305,10 @@ func (r *Rollout) attest(ctx context.Context, rel *release.Release, name string,
 	}
 }
 
+// maxListed is how many names a thread reply lists before it counts the
+// rest: 200 service names would pass Slack's 3,000-character section.
+const maxListed = 20
+
 // dispatchProblem says in one line why GitHub refused a dispatch.
 func dispatchProblem(err error) string {
 	var api *github.APIError
@@ -315,7 +320,7 @@ func dispatchProblem(err error) string {
 	case errors.Is(err, github.ErrNotFound):
 		return "GitHub found no such repository or workflow"
 	case errors.As(err, &api):
-		return fmt.Sprintf("HTTP %d: %s", api.Status, api.Message)
+		return fmt.Sprintf("HTTP %d: %s", api.Status, mrkdwn.Truncate(mrkdwn.Escape(api.Message), 300))
 	}
 	return "GitHub could not be reached"
 }
