@@ -3,6 +3,7 @@ package commands
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/release-bot/release-bot/internal/lazyre"
 )
@@ -68,12 +69,12 @@ func Parse(text string) (Request, error) {
 		return Request{Verb: VerbHelp}, nil
 	case VerbDiff, VerbDrift, VerbList:
 		if len(args) > 1 {
-			return Request{}, usage("`/release %s` takes at most a pipeline name, not %q.", verb, strings.Join(args[1:], " "))
+			return Request{}, usage("`/release %s` takes at most a pipeline name, not %s.", verb, echo(strings.Join(args[1:], " ")))
 		}
 		r := Request{Verb: verb}
 		if len(args) == 1 {
 			if !namePattern.MatchString(args[0]) {
-				return Request{}, usage("%q is not a pipeline name.", args[0])
+				return Request{}, usage("%s is not a pipeline name.", echo(args[0]))
 			}
 			r.Pipeline = args[0]
 		}
@@ -82,7 +83,7 @@ func Parse(text string) (Request, error) {
 		r := Request{Verb: verb}
 		if len(args) > 0 {
 			if !namePattern.MatchString(args[0]) {
-				return Request{}, usage("%q is not a pipeline name.", args[0])
+				return Request{}, usage("%s is not a pipeline name.", echo(args[0]))
 			}
 			r.Pipeline = args[0]
 		}
@@ -90,7 +91,7 @@ func Parse(text string) (Request, error) {
 		for _, s := range args[min(1, len(args)):] {
 			s = strings.TrimSuffix(s, ",")
 			if !servicePattern.MatchString(s) {
-				return Request{}, usage("%q is not a service name.", s)
+				return Request{}, usage("%s is not a service name.", echo(s))
 			}
 			if !seen[s] {
 				seen[s] = true
@@ -100,7 +101,7 @@ func Parse(text string) (Request, error) {
 		return r, nil
 	case VerbStatus, VerbCancel:
 		if len(args) > 1 {
-			return Request{}, usage("`/release %s` takes at most a release id, not %q.", verb, strings.Join(args, " "))
+			return Request{}, usage("`/release %s` takes at most a release id, not %s.", verb, echo(strings.Join(args, " ")))
 		}
 		r := Request{Verb: verb}
 		if len(args) == 1 {
@@ -110,12 +111,31 @@ func Parse(text string) (Request, error) {
 			case namePattern.MatchString(args[0]):
 				r.Pipeline = args[0] // the pipeline's active release
 			default:
-				return Request{}, usage("%q is not a release id (like `prod-2026-11-24-1`).", args[0])
+				return Request{}, usage("%s is not a release id (like `prod-2026-11-24-1`).", echo(args[0]))
 			}
 		}
 		return r, nil
 	}
-	return Request{}, usage("I don't know `%s`.", truncate(words[0], 40))
+	return Request{}, usage("I don't know %s.", echo(words[0]))
+}
+
+// maxEcho is how much of what a person typed a usage reply shows back.
+const maxEcho = 40
+
+// echo shows a person's text back in a reply: in quotes, cut to maxEcho
+// runes before it is escaped, so a long or crafted command cannot make the
+// reply long or turn into mentions and links.
+func echo(s string) string {
+	return `"` + esc(cut(s, maxEcho)) + `"`
+}
+
+// cut shortens plain (not yet escaped) text to at most n runes, marking the
+// cut with "…". Unlike truncate it knows no markup: there is none yet.
+func cut(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n-1]) + "…"
 }
 
 func usage(format string, args ...any) error {

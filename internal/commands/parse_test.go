@@ -33,7 +33,7 @@ func TestParse(t *testing.T) {
 		}
 	}
 	bad := []struct{ in, want string }{
-		{"deploy prod", "I don't know `deploy`"},
+		{"deploy prod", `I don't know "deploy"`},
 		{"diff prod extra", "takes at most a pipeline name"},
 		{"diff PROD!", "is not a pipeline name"},
 		{"propose prod <script>", "is not a service name"},
@@ -45,6 +45,29 @@ func TestParse(t *testing.T) {
 		var u *UsageError
 		if !errors.As(err, &u) || !strings.Contains(u.Text, c.want) || !strings.Contains(u.Text, "/release diff") {
 			t.Errorf("Parse(%q) = %v; want a usage error containing %q", c.in, err, c.want)
+		}
+	}
+}
+
+// TestUsageEchoesAShortEscapedPrefix: whatever was typed, a usage reply
+// shows at most maxEcho runes of it, with & < > escaped.
+func TestUsageEchoesAShortEscapedPrefix(t *testing.T) {
+	long := "<!channel>&" + strings.Repeat("x", 10_005)
+	for _, in := range []string{
+		long, "diff " + long, "diff prod " + long, "drift prod a " + long, "propose " + long, "propose prod " + long,
+		"propose prod web " + long, "status " + long, "cancel prod " + long, "list " + long,
+	} {
+		_, err := Parse(in)
+		var u *UsageError
+		if !errors.As(err, &u) {
+			t.Fatalf("Parse(%.30q…) = %v; want a usage error", in, err)
+		}
+		echoed := strings.TrimSuffix(u.Text, "\n\n"+Usage)
+		if n := len([]rune(echoed)); n > 120 {
+			t.Errorf("Parse(%.30q…): %d runes echoed: %.200s", in, n, echoed)
+		}
+		if strings.Contains(echoed, "<!channel>") || strings.Contains(echoed, "&amp;amp;") || !strings.Contains(echoed, "&lt;!channel&gt;&amp;") {
+			t.Errorf("Parse(%.30q…): not escaped: %.200s", in, echoed)
 		}
 	}
 }
