@@ -31,7 +31,7 @@ func runPlan(ctx context.Context, args []string, io stdio, getenv func(string) s
 	from := fs.String("from", "", "the Kosli environment to promote from (e.g. aws-beta)")
 	to := fs.String("to", "", "the Kosli environment to promote to (e.g. aws-prod)")
 	diffFile := fs.String("diff-file", "", "read an env-diff JSON document from FILE (- for stdin) instead of asking Kosli")
-	org := fs.String("org", getenv("KOSLI_ORG"), "Kosli org (default $KOSLI_ORG)")
+	org := fs.String("org", getenv("KOSLI_ORG"), "Kosli org (default $KOSLI_ORG): needed with --from/--to; with --diff-file it only adds Kosli snapshot links, which are left out without it")
 	host := fs.String("host", envOr(getenv, "KOSLI_HOST", "https://app.kosli.com"), "Kosli host (default $KOSLI_HOST or https://app.kosli.com)")
 	var services multiFlag
 	fs.Var(&services, "service", "keep only this service: flow NAME or NAME-ci (repeatable)")
@@ -46,10 +46,6 @@ func runPlan(ctx context.Context, args []string, io stdio, getenv func(string) s
 	case "text", "json", "matrix":
 	default:
 		errorf(io.err, "bot plan: --output must be text, json or matrix, not %q", *output)
-		return exitUsage
-	}
-	if *org == "" {
-		errorf(io.err, "bot plan: no Kosli org: pass --org or set KOSLI_ORG")
 		return exitUsage
 	}
 	f := planFlags{from: *from, to: *to, diffFile: *diffFile, org: *org, host: *host, services: services, output: *output}
@@ -93,6 +89,9 @@ func plan(ctx context.Context, f planFlags, io stdio, getenv func(string) string
 			errorf(io.err, "bot plan: %v", err)
 			return exitUsage
 		}
+	case f.from != "" && f.to != "" && f.org == "":
+		errorf(io.err, "bot plan: --from/--to ask Kosli, which needs the org: pass --org or set KOSLI_ORG")
+		return exitUsage
 	case f.from != "" && f.to != "":
 		diff, err = diffFromKosli(ctx, getenv, f.host, f.org, f.from, f.to)
 		if err != nil {
@@ -113,6 +112,16 @@ func plan(ctx context.Context, f planFlags, io stdio, getenv func(string) string
 		Services: f.services,
 		Now:      now(),
 	})
+	if f.org == "" {
+		// A diff file read without an org: a link without the org would be
+		// broken, so there is none.
+		for i := range p.Promotions {
+			p.Promotions[i].Incoming.SnapshotURL = ""
+			if o := p.Promotions[i].Outgoing; o != nil {
+				o.SnapshotURL = ""
+			}
+		}
+	}
 	if p.Refused() {
 		var b strings.Builder
 		for _, r := range p.Refusals() {

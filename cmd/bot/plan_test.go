@@ -171,10 +171,27 @@ func TestPlanBadInput(t *testing.T) {
 	}
 }
 
-func TestPlanNeedsOrg(t *testing.T) {
-	got := runCLI(t, "", noEnv, "plan", "--diff-file", "x")
-	if got.code != exitUsage || !strings.Contains(got.stder, "KOSLI_ORG") {
+// TestPlanNeedsOrgOnlyToAskKosli: a diff file is planned without an org,
+// with no Kosli links (they would lack the org); asking Kosli needs one.
+func TestPlanNeedsOrgOnlyToAskKosli(t *testing.T) {
+	got := runCLI(t, "", noEnv, "plan", "--from", "aws-beta", "--to", "aws-prod")
+	if got.code != exitUsage || !strings.Contains(got.stder, "pass --org or set KOSLI_ORG") {
 		t.Fatalf("%+v", got)
+	}
+	diff := filepath.Join(conformance, "diff-snapshots", "2.json")
+	withOrg := runCLI(t, "", noEnv, "plan", "--org", "cyber-dojo", "--diff-file", diff, "--output", "json")
+	got = runCLI(t, "", noEnv, "plan", "--diff-file", diff, "--output", "json")
+	if got.code != exitOK || withOrg.code != exitOK {
+		t.Fatalf("exit %d (%d with --org): %s", got.code, withOrg.code, got.stder)
+	}
+	if !strings.Contains(withOrg.stdout, `"snapshot_url": "https://app.kosli.com/cyber-dojo/`) {
+		t.Fatalf("with --org, no snapshot links:\n%s", withOrg.stdout)
+	}
+	if strings.Contains(got.stdout, "app.kosli.com") || !strings.Contains(got.stdout, `"snapshot_url": ""`) {
+		t.Errorf("without --org, a Kosli link:\n%s", got.stdout)
+	}
+	if n := strings.Count(got.stdout, `"service": `); n == 0 || n != strings.Count(withOrg.stdout, `"service": `) {
+		t.Errorf("%d promotions without --org, want the same as with it", n)
 	}
 }
 
