@@ -12,7 +12,8 @@ import (
 )
 
 // Compliance is Kosli's verdict on the artifact fp in environment env, for
-// the approvers: each failing policy rule is named ("policy-name: rule-type").
+// the approvers: each reason is said as `kosli assert artifact` says it
+// ("prod-policy: missing required decision for control 'release-approved'").
 // A fingerprint Kosli has never heard of is not an error but a verdict:
 // not compliant, unknown.
 //
@@ -47,9 +48,12 @@ func unknownArtifact(err error) bool {
 	return strings.Contains(m, "does not exist") && (strings.Contains(m, "artifact") || strings.Contains(m, "fingerprint"))
 }
 
-// failures names what makes an assertion fail: each failing rule of each
-// non-compliant policy, else each non-compliant policy, else each
-// non-compliant flow.
+// failures says why an assertion fails, in the words `kosli assert artifact`
+// prints (kosli-dev/cli, cmd/kosli/assertArtifact.go, printAssertAsTable):
+// for each non-compliant policy, each failing rule's resolutions, as
+// "policy: reason"; then, per flow, each attestation that is not compliant.
+// A non-compliant policy with nothing said about it is named alone; when
+// nothing at all is said, each non-compliant flow is.
 func failures(a Assertion) []string {
 	if a.Compliant {
 		return nil
@@ -66,23 +70,84 @@ func failures(a Assertion) []string {
 		}
 		named := false
 		for _, r := range p.RuleEvaluations {
-			if r.Failed() {
-				add(p.PolicyName + ": " + r.Rule.Type)
-				named = true
+			if !r.Failed() {
+				continue
+			}
+			for _, res := range r.Resolutions {
+				if why := reason(r.Rule.Definition, res); why != "" {
+					add(p.PolicyName + ": " + why)
+					named = true
+				}
 			}
 		}
 		if !named {
 			add(p.PolicyName)
 		}
 	}
+	for _, f := range a.Flows {
+		for _, s := range f.ComplianceStatus.AttestationsStatuses {
+			if s.Failed() {
+				add(where(f) + ": " + attestationReason(s))
+			}
+		}
+	}
 	if len(out) == 0 {
 		for _, f := range a.Flows {
 			if !f.Compliant {
-				add(fmt.Sprintf("flow %s, trail %s: not compliant", f.Flow, f.Trail))
+				add(where(f) + ": not compliant")
 			}
 		}
 	}
 	return out
+}
+
+// reason is the CLI's sentence for one resolution of a failing rule, less its
+// subject ("artifact is …"): the line it goes on already names the artifact.
+// An unknown resolution type gives "", as the CLI prints nothing for it.
+func reason(def RuleDefinition, res Resolution) string {
+	control := res.Context.ForControl
+	switch res.Type {
+	case ResolutionLegacyFlow:
+		return "comes from a legacy flow and does not have the new attestations"
+	case ResolutionMissingAttestation:
+		if control != "" {
+			return fmt.Sprintf("missing required %s for control '%s'", def.Type, control)
+		}
+		return fmt.Sprintf("missing required '%s' (type: %s) attestation in trail", def.Name, def.Type)
+	case ResolutionNonCompliantAttestation:
+		if control != "" {
+			return fmt.Sprintf("decision for control '%s' is non-compliant in trail", control)
+		}
+		return fmt.Sprintf("attestation '%s' is non-compliant in trail", def.Name)
+	case ResolutionNonCompliantInTrail:
+		return "not compliant in trail"
+	}
+	return ""
+}
+
+// attestationReason puts one row of the CLI's per-flow attestation table
+// (name, type, status, compliant, unexpected) into words.
+func attestationReason(s AttestationStatus) string {
+	state := "is non-compliant"
+	if s.IsCompliant == nil {
+		state = "is " + strings.ToLower(s.Status)
+		if s.Status == "" {
+			state = "is missing"
+		}
+	}
+	out := fmt.Sprintf("attestation '%s' (type: %s) %s", s.AttestationName, s.AttestationType, state)
+	if s.Unexpected {
+		out += " (unexpected)"
+	}
+	return out
+}
+
+// where names a flow and its trail, as the CLI's "Flow: … Trail: …" does.
+func where(f AssertionFlow) string {
+	if f.Trail == "" {
+		return "flow " + f.Flow
+	}
+	return fmt.Sprintf("flow %s, trail %s", f.Flow, f.Trail)
 }
 
 // Running reads what env runs now from its latest snapshot. Artifacts that

@@ -123,11 +123,14 @@ func TestAssertAndCompliance(t *testing.T) {
 	h.srv.SetVerdict(fpWeb, "aws-prod", kositest.Verdict{
 		Compliant: false, Flow: "web-ci", Trail: "ed1878b",
 		Policies: []kositest.PolicyResult{
-			{Name: "prod-policy", FailingRules: []string{"provenance", "trail-compliance"}, PassingRules: []string{"attestation"}},
-			{Name: "snyk-scan", PassingRules: []string{"attestation"}},
+			{Name: "prod-policy", Rules: []kositest.RuleResult{
+				{Resolutions: []kositest.ResolutionResult{{Type: "non_compliant_in_trail"}}},
+				{Name: "decision", Type: "decision", Resolutions: []kositest.ResolutionResult{{Type: "missing_attestation", ForControl: "release-approved"}}},
+			}, PassingRules: []string{"pull-request"}},
+			{Name: "snyk-scan", PassingRules: []string{"snyk"}},
 		},
 	})
-	h.srv.SetVerdict(fpNginx, "aws-prod", kositest.Verdict{Compliant: true, Policies: []kositest.PolicyResult{{Name: "prod-policy", PassingRules: []string{"provenance"}}}})
+	h.srv.SetVerdict(fpNginx, "aws-prod", kositest.Verdict{Compliant: true, Policies: []kositest.PolicyResult{{Name: "prod-policy", PassingRules: []string{"pull-request"}}}})
 
 	a, err := h.c.Assert(ctx(t), fpWeb, kosli.AssertQuery{Environment: "aws-prod", Flow: "web-ci", Policies: []string{"prod-policy", "snyk-scan"}})
 	if err != nil {
@@ -147,7 +150,7 @@ func TestAssertAndCompliance(t *testing.T) {
 	}{
 		{"failing policy rules are named", fpWeb, release.Compliance{
 			Fingerprint: fpWeb, Environment: "aws-prod",
-			Failures: []string{"prod-policy: provenance", "prod-policy: trail-compliance"},
+			Failures: []string{"prod-policy: not compliant in trail", "prod-policy: missing required decision for control 'release-approved'"},
 			URL:      "https://app.kosli.com/cyber-dojo/flows/web-ci/artifacts/" + fpWeb,
 		}},
 		{"compliant", fpNginx, release.Compliance{Fingerprint: fpNginx, Environment: "aws-prod", Compliant: true,

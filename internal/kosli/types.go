@@ -114,12 +114,32 @@ type Assertion struct {
 
 // AssertionFlow is the artifact's standing in one flow and trail.
 type AssertionFlow struct {
-	Flow             string          `json:"flow"`
-	Trail            string          `json:"trail"`
-	Compliant        bool            `json:"compliant"`
-	HTMLURL          string          `json:"html_url"`
-	ComplianceStatus json.RawMessage `json:"compliance_status"`
+	Flow             string           `json:"flow"`
+	Trail            string           `json:"trail"`
+	Compliant        bool             `json:"compliant"`
+	HTMLURL          string           `json:"html_url"`
+	ComplianceStatus ComplianceStatus `json:"compliance_status"`
 }
+
+// ComplianceStatus is the trail's standing, attestation by attestation.
+type ComplianceStatus struct {
+	AttestationsStatuses []AttestationStatus `json:"attestations_statuses"`
+}
+
+// AttestationStatus is one attestation the trail expects or holds.
+// IsCompliant is nil while the attestation is missing (status "MISSING").
+type AttestationStatus struct {
+	AttestationName string `json:"attestation_name"`
+	AttestationType string `json:"attestation_type"`
+	Status          string `json:"status"`
+	IsCompliant     *bool  `json:"is_compliant"`
+	// Unexpected is true for an attestation the flow's template does not ask for.
+	Unexpected bool `json:"unexpected"`
+}
+
+// Failed reports whether the attestation counts against the artifact: the
+// Kosli CLI prints a null is_compliant as false, and so it is read here.
+func (a AttestationStatus) Failed() bool { return a.IsCompliant == nil || !*a.IsCompliant }
 
 // PolicyEvaluation is one environment policy applied to the artifact.
 type PolicyEvaluation struct {
@@ -141,14 +161,35 @@ type RuleEvaluation struct {
 // (the Kosli CLI reads it the same way).
 func (r RuleEvaluation) Failed() bool { return !r.Ignored && (r.Satisfied == nil || !*r.Satisfied) }
 
-// Rule names a policy rule, e.g. "provenance", "trail-compliance", "attestation".
+// Rule is a policy rule; Kosli sends only its definition (there is no rule type).
 type Rule struct {
-	Type       string          `json:"type"`
-	Definition json.RawMessage `json:"definition,omitempty"`
+	Definition RuleDefinition `json:"definition"`
 }
 
-// Resolution says how a rule was resolved in one flow and trail.
+// RuleDefinition is the policy's own words for the rule. Name and Type are
+// set for an attestation rule (e.g. "decision", type "decision").
+type RuleDefinition struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+}
+
+// The resolution types Kosli gives a failing rule, as `kosli assert artifact` knows them.
+const (
+	ResolutionLegacyFlow              = "legacy_flow"
+	ResolutionMissingAttestation      = "missing_attestation"
+	ResolutionNonCompliantAttestation = "non_compliant_attestation"
+	ResolutionNonCompliantInTrail     = "non_compliant_in_trail"
+)
+
+// Resolution says why a rule failed in one flow and trail.
 type Resolution struct {
-	Type    string          `json:"type"`
-	Context json.RawMessage `json:"context,omitempty"`
+	// Type is one of the Resolution… constants; an unknown one is kept as sent.
+	Type    string            `json:"type"`
+	Context ResolutionContext `json:"context"`
+}
+
+// ResolutionContext narrows a resolution. ForControl is the control
+// identifier when the policy rule has for_control set.
+type ResolutionContext struct {
+	ForControl string `json:"for_control"`
 }

@@ -19,7 +19,9 @@ type Compliance struct {
 	Compliant   bool   `json:"compliant"`
 	// Unknown is true when Kosli has never heard of the fingerprint: not compliant, and not an error.
 	Unknown bool `json:"unknown,omitempty"`
-	// Failures names each failing policy and rule, e.g. "prod-policy: pull-request".
+	// Failures says why, in the Kosli CLI's words: each failing policy and reason, e.g.
+	// "prod-policy: missing required decision for control 'release-approved'", then each
+	// attestation not compliant in a flow, e.g. "flow web-ci, trail ed1878b: attestation 'snyk' (type: snyk) is non-compliant".
 	Failures []string `json:"failures,omitempty"`
 	// URL is Kosli's page for the verdict, when it gave one.
 	URL string `json:"url,omitempty"`

@@ -6,21 +6,75 @@ import (
 	"slices"
 )
 
-// Verdict is what the fake answers to an assert of one fingerprint in one environment.
+// Verdict is what the fake answers to an assert of one fingerprint in one
+// environment, in the shape `kosli assert artifact` reads (kosli-dev/cli,
+// cmd/kosli/assertArtifact.go, printAssertAsTable).
 type Verdict struct {
 	Compliant bool
-	// Policies are the environment policies evaluated; one with failing rules is NON-COMPLIANT.
+	// Policies are the environment policies evaluated; one with a failing rule is NON-COMPLIANT.
 	Policies []PolicyResult
 	// Flow and Trail name where the artifact was built; the artifact's flow in a snapshot when empty.
 	Flow, Trail string
+	// Attestations are the trail's compliance_status.attestations_statuses.
+	Attestations []AttestationResult
 }
 
 // PolicyResult is one policy's evaluation.
 type PolicyResult struct {
 	Name string
-	// FailingRules and PassingRules are rule types, e.g. "provenance", "trail-compliance", "attestation".
+	// Rules are the policy's rule evaluations, in order.
+	Rules []RuleResult
+	// FailingRules is shorthand for Rules: each names a required attestation
+	// (of type generic) missing from the trail.
 	FailingRules []string
+	// PassingRules is shorthand for Rules: each names a satisfied attestation rule (of type generic).
 	PassingRules []string
+}
+
+// RuleResult is one rule_evaluations entry.
+type RuleResult struct {
+	// Name and Type are the rule's definition; both empty for a rule that names no attestation.
+	Name, Type         string
+	Satisfied, Ignored bool
+	Resolutions        []ResolutionResult
+}
+
+// ResolutionResult is one resolution of a rule.
+type ResolutionResult struct {
+	// Type is "legacy_flow", "missing_attestation", "non_compliant_attestation" or "non_compliant_in_trail".
+	Type string
+	// ForControl is the control identifier of a rule with for_control set.
+	ForControl string
+}
+
+// AttestationResult is one attestations_statuses entry of the trail.
+type AttestationResult struct {
+	Name, Type string
+	// Status is e.g. "COMPLETE" or "MISSING"; a MISSING one is sent with is_compliant null.
+	Status     string
+	Compliant  bool
+	Unexpected bool
+}
+
+// rules expands the shorthands after Rules.
+func (p PolicyResult) rules() []RuleResult {
+	out := append([]RuleResult(nil), p.Rules...)
+	for _, n := range p.FailingRules {
+		out = append(out, RuleResult{Name: n, Type: "generic", Resolutions: []ResolutionResult{{Type: "missing_attestation"}}})
+	}
+	for _, n := range p.PassingRules {
+		out = append(out, RuleResult{Name: n, Type: "generic", Satisfied: true})
+	}
+	return out
+}
+
+func (p PolicyResult) failing() bool {
+	for _, r := range p.rules() {
+		if !r.Satisfied && !r.Ignored {
+			return true
+		}
+	}
+	return false
 }
 
 type verdictKey struct{ fingerprint, environment string }
@@ -76,7 +130,7 @@ func (s *Server) serveAssert(w http.ResponseWriter, r *http.Request, fp string) 
 	if len(policies) > 0 {
 		compliant = true
 		for _, p := range v.Policies {
-			if slices.Contains(policies, p.Name) && len(p.FailingRules) > 0 {
+			if slices.Contains(policies, p.Name) && p.failing() {
 				compliant = false
 			}
 		}
@@ -86,7 +140,7 @@ func (s *Server) serveAssert(w http.ResponseWriter, r *http.Request, fp string) 
 		flows = append(flows, map[string]any{
 			"flow": v.Flow, "trail": v.Trail, "compliant": compliant,
 			"html_url":          fmt.Sprintf("%s/%s/flows/%s/trails/%s", s.webBase, s.org, v.Flow, v.Trail),
-			"compliance_status": map[string]any{"attestations_statuses": []any{}},
+			"compliance_status": map[string]any{"attestations_statuses": attestationsJSON(v.Attestations)},
 		})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
@@ -99,26 +153,47 @@ func (s *Server) serveAssert(w http.ResponseWriter, r *http.Request, fp string) 
 
 func policyJSON(p PolicyResult) map[string]any {
 	status := "COMPLIANT"
-	if len(p.FailingRules) > 0 {
+	if p.failing() {
 		status = "NON-COMPLIANT"
 	}
 	rules := []map[string]any{}
-	for _, set := range []struct {
-		types     []string
-		satisfied bool
-	}{{p.FailingRules, false}, {p.PassingRules, true}} {
-		for _, t := range set.types {
-			res := "rule_satisfied"
-			if !set.satisfied {
-				res = "non_compliant_in_trail"
-			}
-			rules = append(rules, map[string]any{
-				"rule": map[string]any{"type": t, "definition": map[string]any{}}, "satisfied": set.satisfied,
-				"ignored": false, "resolutions": []map[string]any{{"type": res, "context": map[string]any{}}},
-			})
+	for _, r := range p.rules() {
+		def := map[string]any{}
+		if r.Name != "" {
+			def["name"] = r.Name
 		}
+		if r.Type != "" {
+			def["type"] = r.Type
+		}
+		res := []map[string]any{}
+		for _, x := range r.Resolutions {
+			ctx := map[string]any{}
+			if x.ForControl != "" {
+				ctx["for_control"] = x.ForControl
+			}
+			res = append(res, map[string]any{"type": x.Type, "context": ctx})
+		}
+		rules = append(rules, map[string]any{
+			"rule": map[string]any{"definition": def}, "satisfied": r.Satisfied,
+			"ignored": r.Ignored, "resolutions": res,
+		})
 	}
 	return map[string]any{"policy_name": p.Name, "status": status, "rule_evaluations": rules}
+}
+
+func attestationsJSON(as []AttestationResult) []map[string]any {
+	out := []map[string]any{}
+	for _, a := range as {
+		var compliant any = a.Compliant
+		if a.Status == "MISSING" {
+			compliant = nil
+		}
+		out = append(out, map[string]any{
+			"attestation_name": a.Name, "attestation_type": a.Type, "status": a.Status,
+			"is_compliant": compliant, "unexpected": a.Unexpected,
+		})
+	}
+	return out
 }
 
 // defaultVerdict judges a fingerprint with no verdict set by the artifact's
