@@ -149,7 +149,12 @@ func (h *Handler) Command(ctx context.Context, cmd slack.SlashCommand) {
 		err = fmt.Errorf("%w: /release %s", errNotHere, req.Verb)
 	}
 	if err != nil {
+		// A refusal is an answer ("Nothing waits to be promoted…"), not a
+		// failure: only failures may page someone through outcome="error".
 		outcome = "error"
+		if refusal := (*refusalError)(nil); errors.As(err, &refusal) {
+			outcome = "refused"
+		}
 		h.ephemeral(ctx, inv, h.explain(inv, err))
 	}
 }
