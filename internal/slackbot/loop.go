@@ -132,7 +132,7 @@ loop:
 		case err := <-sockErr:
 			if ctx.Err() == nil {
 				runErr = fmt.Errorf("slack socket mode: %w", err)
-				log.Error().Err(err).Msg("socket mode stopped")
+				withSuspect(log.Error().Err(err), err).Msg("socket mode stopped")
 			}
 			sockErr = nil
 			break loop
@@ -165,8 +165,32 @@ loop:
 func (l *Loop) dispatch(ctx context.Context, evt socketmode.Event, jobs chan<- job) {
 	m, log := l.opts.Metrics, l.opts.Logger
 	switch evt.Type {
-	case socketmode.EventTypeConnecting, socketmode.EventTypeConnectionError, socketmode.EventTypeIncomingError,
-		socketmode.EventTypeDisconnect, socketmode.EventTypeErrorWriteFailed, socketmode.EventTypeInvalidAuth:
+	case socketmode.EventTypeConnectionError:
+		l.connected.Store(false)
+		m.SocketConnected.Set(0)
+		m.SocketEvents.WithLabelValues(string(evt.Type)).Inc()
+		l.connectionError(evt)
+		return
+	case socketmode.EventTypeIncomingError:
+		m.SocketEvents.WithLabelValues(string(evt.Type)).Inc()
+		var cause error
+		if ie, ok := evt.Data.(*slack.IncomingEventError); ok {
+			cause = ie.ErrorObj
+		}
+		if unreadableFrame(cause) {
+			// slack-go skips a frame that is not JSON and keeps the
+			// connection, so readiness stays; it does not give us the
+			// frame, so there is no envelope_id to ack.
+			log.Warn().Str("event", string(evt.Type)).Str("cause", frameCause(cause, "")).Msg("unreadable socket mode frame ignored")
+			return
+		}
+		// Any other read error ends the connection; slack-go reconnects.
+		l.connected.Store(false)
+		m.SocketConnected.Set(0)
+		log.Warn().Str("event", string(evt.Type)).Err(cause).Msg("socket mode connection lost")
+		return
+	case socketmode.EventTypeConnecting, socketmode.EventTypeDisconnect, socketmode.EventTypeErrorWriteFailed,
+		socketmode.EventTypeInvalidAuth:
 		l.connected.Store(false)
 		m.SocketConnected.Set(0)
 		m.SocketEvents.WithLabelValues(string(evt.Type)).Inc()
@@ -190,8 +214,8 @@ func (l *Loop) dispatch(ctx context.Context, evt socketmode.Event, jobs chan<- j
 		}
 		return
 	case socketmode.EventTypeErrorBadMessage:
-		// slack-go could not decode an envelope; there is nothing to ack or answer.
-		log.Warn().Str("event", string(evt.Type)).Interface("detail", evt.Data).Msg("undecodable socket mode message")
+		m.SocketEvents.WithLabelValues(string(evt.Type)).Inc()
+		l.badMessage(ctx, evt)
 		return
 	}
 	if evt.Request == nil || evt.Request.EnvelopeID == "" {
@@ -199,16 +223,7 @@ func (l *Loop) dispatch(ctx context.Context, evt socketmode.Event, jobs chan<- j
 	}
 	received := time.Now()
 	m.Envelopes.WithLabelValues(string(evt.Type)).Inc()
-	ackCtx, cancel := context.WithTimeout(ctx, l.opts.AckTimeout)
-	err := l.opts.Socket.AckCtx(ackCtx, evt.Request.EnvelopeID, nil)
-	cancel()
-	m.AckLatency.Observe(time.Since(received).Seconds())
-	if err != nil {
-		m.Acks.WithLabelValues("error").Inc()
-		log.Error().Err(err).Str("envelope_id", evt.Request.EnvelopeID).Msg("ack failed")
-	} else {
-		m.Acks.WithLabelValues("ok").Inc()
-	}
+	l.ack(ctx, evt.Request.EnvelopeID, received)
 
 	j := job{kind: evt.Type, received: received}
 	switch data := evt.Data.(type) {
@@ -225,6 +240,53 @@ func (l *Loop) dispatch(ctx context.Context, evt socketmode.Event, jobs chan<- j
 		m.Busy.Inc()
 		l.busy(j)
 	}
+}
+
+// ack acknowledges an envelope within the ack timeout. It is a hand-off to
+// the socket's writer, never a call to a remote.
+func (l *Loop) ack(ctx context.Context, envelopeID string, received time.Time) {
+	m := l.opts.Metrics
+	ackCtx, cancel := context.WithTimeout(ctx, l.opts.AckTimeout)
+	err := l.opts.Socket.AckCtx(ackCtx, envelopeID, nil)
+	cancel()
+	m.AckLatency.Observe(time.Since(received).Seconds())
+	if err != nil {
+		m.Acks.WithLabelValues("error").Inc()
+		l.opts.Logger.Error().Err(err).Str("envelope_id", envelopeID).Msg("ack failed")
+		return
+	}
+	m.Acks.WithLabelValues("ok").Inc()
+}
+
+// badMessage acks a frame slack-go could not decode (a payload it cannot
+// read, a type it does not know) when it names an envelope, so that Slack
+// does not deliver it again, and logs a summary of it: never the payload,
+// which holds a response_url.
+func (l *Loop) badMessage(ctx context.Context, evt socketmode.Event) {
+	bad, ok := evt.Data.(*socketmode.ErrorBadMessage)
+	if !ok || bad == nil {
+		return
+	}
+	received := time.Now()
+	head := peekEnvelope(bad.Message)
+	if head.id != "" {
+		l.ack(ctx, head.id, received)
+	}
+	l.opts.Logger.Warn().Str("event", string(evt.Type)).Str("type", head.typ).Str("envelope_id", head.id).
+		Int("length", len(bad.Message)).Str("cause", frameCause(bad.Cause, head.typ)).Bool("acked", head.id != "").
+		Msg("undecodable socket mode envelope")
+}
+
+// connectionError logs why slack-go could not connect and which setting is
+// likely wrong. slack-go itself waits the logged backoff before trying
+// again, doubling it up to five minutes.
+func (l *Loop) connectionError(evt socketmode.Event) {
+	ev := l.opts.Logger.Warn().Str("event", string(evt.Type))
+	if ce, ok := evt.Data.(*slack.ConnectionErrorEvent); ok && ce != nil {
+		ev = ev.Err(ce.ErrorObj).Int("attempt", ce.Attempt).Dur("backoff", ce.Backoff)
+		ev = withSuspect(ev, ce.ErrorObj)
+	}
+	ev.Msg("socket mode cannot connect: retrying after the backoff")
 }
 
 // busy tells the person to try again, on a goroutine of a small bounded set

@@ -219,3 +219,39 @@ func (s *Server) openConns() []*conn {
 	defer s.mu.Unlock()
 	return slices.Clone(s.conns)
 }
+
+// SendRaw writes frame, byte for byte, to one open connection, round-robin,
+// after that connection's hello: a frame that is not JSON, an envelope of a
+// type slack-go does not know, or one whose payload does not decode. A frame
+// that is a JSON object with a string envelope_id is recorded as an envelope,
+// so WaitAck, Redeliver and AckedIDs work for it, and its id is returned;
+// otherwise the id is "".
+func (s *Server) SendRaw(frame []byte) (string, error) {
+	env := &envelope{frame: slices.Clone(frame)}
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(frame, &fields) == nil {
+		_ = json.Unmarshal(fields["envelope_id"], &env.ID)
+		_ = json.Unmarshal(fields["type"], &env.Type)
+		env.Payload = slices.Clone(fields["payload"])
+	}
+	if env.ID != "" {
+		s.mu.Lock()
+		s.envelopes[env.ID] = env
+		s.mu.Unlock()
+	}
+	return env.ID, s.deliver(env)
+}
+
+// AckedIDs returns the ids of the envelopes acknowledged so far, each once,
+// in the order of their first ack.
+func (s *Server) AckedIDs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ids []string
+	for _, a := range s.acks {
+		if !slices.Contains(ids, a.EnvelopeID) {
+			ids = append(ids, a.EnvelopeID)
+		}
+	}
+	return ids
+}

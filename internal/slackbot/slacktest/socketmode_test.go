@@ -239,3 +239,31 @@ func TestWrongAppTokenIsFatal(t *testing.T) {
 		t.Error("sent an envelope with no connection open")
 	}
 }
+
+func TestSendRawRecordsAnEnvelopeByItsID(t *testing.T) {
+	fake := newFake(t, slacktest.Options{})
+	sm := connected(t, fake)
+	if id, err := fake.SendRaw([]byte("not json")); err != nil || id != "" {
+		t.Fatalf("SendRaw(not json) = %q, %v", id, err)
+	}
+	if ev := waitEvent(t, sm, socketmode.EventTypeIncomingError); ev.Request != nil {
+		t.Errorf("incoming error with a request: %+v", ev)
+	}
+	id, err := fake.SendRaw([]byte(`{"envelope_id":"e-1","type":"from_the_future","payload":{}}`))
+	if err != nil || id != "e-1" {
+		t.Fatalf("SendRaw = %q, %v", id, err)
+	}
+	waitEvent(t, sm, socketmode.EventTypeErrorBadMessage)
+	if env, ok := fake.Envelope("e-1"); !ok || env.Type != "from_the_future" || len(env.Deliveries) != 1 {
+		t.Errorf("envelope = %+v, %v", env, ok)
+	}
+	if err := sm.AckCtx(ctxT(t), "e-1", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fake.WaitAck(ctxT(t), "e-1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := fake.AckedIDs(); len(got) != 1 || got[0] != "e-1" {
+		t.Errorf("acked %q", got)
+	}
+}
