@@ -1,6 +1,6 @@
 // Command bot is release-bot: a Slack bot that promotes what runs in one
 // environment to another, with Kosli as the source of truth and GitHub Actions
-// doing the deploying. Subcommands: serve, plan, manifest, sandbox, version.
+// doing the deploying. Subcommands: serve, plan, manifest, config, sandbox, version.
 //
 // main only wires: it builds the process environment, sets up the signal
 // context once and hands over to run, which tests call too.
@@ -45,6 +45,7 @@ Usage:
   bot plan      compute the promotions from one environment to another
   bot serve     run the Slack bot (Socket Mode)
   bot manifest  verify a release manifest
+  bot config    check a pipelines file (bot config check FILE), with no environment
   bot sandbox   run the whole flow locally against fakes, with a web page
   bot version   print the version
 
@@ -59,6 +60,7 @@ func subcommands() map[string]command {
 		"serve":    runServe,
 		"sandbox":  runSandbox,
 		"manifest": runManifest,
+		"config":   runConfig,
 		"version":  runVersion,
 	}
 }
@@ -76,7 +78,7 @@ func run(ctx context.Context, args []string, io stdio, getenv func(string) strin
 	}
 	cmd, ok := subcommands()[args[0]]
 	if !ok {
-		errorf(io.err, "bot: unknown command %q (commands: plan, serve, manifest, sandbox, version)", args[0])
+		errorf(io.err, "bot: unknown command %q (commands: plan, serve, manifest, config, sandbox, version)", args[0])
 		return exitUsage
 	}
 	return cmd(ctx, args[1:], io, getenv, now)
