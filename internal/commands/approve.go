@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
@@ -265,6 +266,7 @@ func (h *Handler) mayDecide(ctx context.Context, r *release.Release, p *config.P
 func rejectDialog(r *release.Release) slack.ModalViewRequest {
 	input := slack.NewPlainTextInputBlockElement(slack.NewTextBlockObject(slack.PlainTextType, "Why is it rejected?", false, false), "reason")
 	input.Multiline = true
+	input.MaxLength = maxReason
 	block := slack.NewInputBlock("reason", slack.NewTextBlockObject(slack.PlainTextType, "Reason", false, false), nil, input)
 	return slack.ModalViewRequest{
 		Type:            slack.VTModal,
@@ -280,12 +282,17 @@ func rejectDialog(r *release.Release) slack.ModalViewRequest {
 // reasonRequired is what the reject dialog says under an empty reason.
 const reasonRequired = "Say why the release is rejected."
 
-// rejectReason is the reason typed in a submitted reject dialog, trimmed.
+// maxReason is the longest reject reason, in runes of what was typed: the
+// dialog allows no more, and a longer one (a crafted payload) is cut before
+// it is escaped, so that a reason and the line it is shown in fit a section.
+const maxReason = 2000
+
+// rejectReason is the reason typed in a submitted reject dialog, trimmed and cut.
 func rejectReason(cb slack.InteractionCallback) string {
 	if cb.View.State == nil {
 		return ""
 	}
-	return strings.TrimSpace(cb.View.State.Values["reason"]["reason"].Value)
+	return cut(strings.TrimSpace(cb.View.State.Values["reason"]["reason"].Value), maxReason)
 }
 
 // SubmissionAck is the payload to ack a view_submission with, nil for a
@@ -346,6 +353,7 @@ func (h *Handler) reject(ctx context.Context, r *release.Release, p *config.Pipe
 		reason = "no reason given"
 	}
 	updated = h.afterChange(ctx, r.ID)
-	h.reply(ctx, updated, fmt.Sprintf(":no_entry: <@%s> rejected the release: %s", userID, esc(reason)))
+	line := fmt.Sprintf(":no_entry: <@%s> rejected the release: ", userID)
+	h.reply(ctx, updated, line+escCut(reason, maxSectionText-utf8.RuneCountInString(line)))
 	return ""
 }

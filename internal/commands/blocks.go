@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
@@ -37,6 +38,34 @@ var (
 	esc      = mrkdwn.Escape
 	truncate = mrkdwn.Truncate
 )
+
+// cut shortens plain (not yet escaped) text to at most n runes, marking the
+// cut with "…". Unlike truncate it knows no markup: there is none yet.
+func cut(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n-1]) + "…"
+}
+
+// escCut escapes plain text to at most n runes: the cut is counted on what
+// was typed, before escaping, and never splits an entity.
+func escCut(s string, n int) string {
+	if e := esc(s); utf8.RuneCountInString(e) <= n {
+		return e
+	}
+	var b strings.Builder
+	used := 0
+	for _, r := range s {
+		e := esc(string(r))
+		if used+utf8.RuneCountInString(e) > n-1 {
+			break
+		}
+		b.WriteString(e)
+		used += utf8.RuneCountInString(e)
+	}
+	return b.String() + "…"
+}
 
 // link is a mrkdwn link; a URL Slack could misread is left as plain text.
 func link(url, label string) string {

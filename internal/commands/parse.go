@@ -3,7 +3,6 @@ package commands
 import (
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/release-bot/release-bot/internal/lazyre"
 )
@@ -127,15 +126,6 @@ const maxEcho = 40
 // reply long or turn into mentions and links.
 func echo(s string) string {
 	return `"` + esc(cut(s, maxEcho)) + `"`
-}
-
-// cut shortens plain (not yet escaped) text to at most n runes, marking the
-// cut with "…". Unlike truncate it knows no markup: there is none yet.
-func cut(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n-1]) + "…"
 }
 
 func usage(format string, args ...any) error {

@@ -90,3 +90,26 @@ func TestRejectDialogWithAReasonRejects(t *testing.T) {
 		t.Errorf("thread: %q", text)
 	}
 }
+
+// TestRejectReasonIsCutBeforeItIsEscaped: a reason is cut to 2,000 runes
+// of what was typed, and the thread line is cut, counted before escaping,
+// to fit a section without splitting an entity.
+func TestRejectReasonIsCutBeforeItIsEscaped(t *testing.T) {
+	e, r := newRejectEnv(t)
+	reason := strings.Repeat("a&", 1000) + "TAIL"
+	e.h.Interaction(context.Background(), rejectSubmission(r, rejectApprover, reason))
+	got, err := e.store.Get(context.Background(), r.ID)
+	if err != nil || got.Rejection == nil || len([]rune(got.Rejection.Reason)) != 2000 || strings.Contains(got.Rejection.Reason, "TAIL") {
+		t.Fatalf("stored reason: %+v, %v", got.Rejection, err)
+	}
+	var line string
+	for _, m := range e.slack.Thread(driftChannel, r.MessageTS) {
+		if strings.Contains(m.Text, "rejected the release") {
+			line = m.Text
+		}
+	}
+	body, ok := strings.CutSuffix(line, "…")
+	if n := len([]rune(line)); !ok || n > 3000 || n < 2900 || strings.Count(body, "&") != strings.Count(body, "&amp;") {
+		t.Errorf("rejection line (%d runes) is not cut at an entity's end within 3,000: …%s", n, line[max(0, len(line)-80):])
+	}
+}
