@@ -213,35 +213,46 @@ func (h *Handler) attestDecision(ctx context.Context, r *release.Release, p *con
 	}
 }
 
-// rejectClick asks for a reason in a dialog; the rejection happens when it
-// is submitted. Without a dialog the release is rejected at once.
+// rejectClick opens the dialog that asks for a reason; the rejection happens
+// when it is submitted. The trigger_id lives 3 s, so the dialog is opened
+// before anything slow (Redis, users.info, user groups): whether the clicker
+// may reject, and whether the release still can be, is checked on submit.
+// A dialog that cannot be opened changes nothing.
 func (h *Handler) rejectClick(ctx context.Context, c *click) string {
 	id, digest, ok := parseReleaseValue(c.action.Value)
 	if !ok {
 		return "That button is not one of mine any more."
 	}
-	r, p, text := h.releaseAndPipeline(ctx, id)
-	if text != "" {
-		return text
+	c.log = c.log.With().Str("release_id", id).Logger()
+	if h.d.Views == nil || c.cb.TriggerID == "" {
+		c.log.Warn().Msg("reject clicked where no dialog can be opened")
+		return rejectNotOpened
 	}
-	r = h.knowParent(ctx, r, c.cb)
-	if text := h.mayDecide(ctx, r, p, c.cb.User.ID, c.cb.Team.ID); text != "" {
-		return text
+	if err := h.d.Views.OpenView(ctx, c.cb.TriggerID, rejectDialog(&release.Release{ID: id, ManifestDigest: digest})); err != nil {
+		c.log.Warn().Err(err).Msg("reject dialog could not be opened: nothing changed")
+		return rejectNotOpened
 	}
-	if r.State != release.Proposed {
-		return fmt.Sprintf("This release is now %s.", r.State.Label())
+	// Now there is time: remember where the release's message is, for the thread.
+	if r, _, text := h.releaseAndPipeline(ctx, id); text == "" {
+		h.knowParent(ctx, r, c.cb)
 	}
-	if digest != r.ManifestDigest {
-		return "This button is for an older version of the release. Use the buttons on its current message."
-	}
-	if h.d.Views != nil && c.cb.TriggerID != "" {
-		err := h.d.Views.OpenView(ctx, c.cb.TriggerID, rejectDialog(r))
-		if err == nil {
-			return ""
-		}
-		c.log.Warn().Err(err).Msg("reject dialog could not be opened; rejecting without a reason")
-	}
-	return h.reject(ctx, r, p, c.cb.User.ID, "")
+	return ""
+}
+
+// rejectNotOpened tells the clicker the reject dialog did not open.
+const rejectNotOpened = "The reject dialog could not be opened, so nothing changed. Click *Reject* again."
+
+// RejectConfirm is the confirmation Slack shows before a Reject click is
+// sent: one rejection ends a release.
+// https://api.slack.com/reference/block-kit/composition-objects#confirm
+func RejectConfirm() *slack.ConfirmationBlockObject {
+	c := slack.NewConfirmationBlockObject(
+		slack.NewTextBlockObject(slack.PlainTextType, "Reject this release?", false, false),
+		slack.NewTextBlockObject(slack.PlainTextType, "One rejection ends the release. You will be asked why.", false, false),
+		slack.NewTextBlockObject(slack.PlainTextType, "Reject", false, false),
+		slack.NewTextBlockObject(slack.PlainTextType, "Keep it", false, false),
+	)
+	return c.WithStyle(slack.StyleDanger)
 }
 
 // mayDecide says why a user may not reject or cancel a release, "" when they may:

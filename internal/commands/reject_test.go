@@ -2,8 +2,11 @@ package commands_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -111,5 +114,104 @@ func TestRejectReasonIsCutBeforeItIsEscaped(t *testing.T) {
 	body, ok := strings.CutSuffix(line, "…")
 	if n := len([]rune(line)); !ok || n > 3000 || n < 2900 || strings.Count(body, "&") != strings.Count(body, "&amp;") {
 		t.Errorf("rejection line (%d runes) is not cut at an entity's end within 3,000: …%s", n, line[max(0, len(line)-80):])
+	}
+}
+
+// click is the block_actions payload the fake builds for user clicking
+// action on r's message: a real trigger_id and response_url.
+func (e *driftEnv) click(t *testing.T, r *release.Release, user, action string) slack.InteractionCallback {
+	t.Helper()
+	id, err := e.slack.BlockAction(slacktest.BlockAction{UserID: user, ChannelID: driftChannel, MessageTS: r.MessageTS, ActionID: action})
+	if err != nil && !errors.Is(err, slacktest.ErrNoConnection) {
+		t.Fatal(err)
+	}
+	env, ok := e.slack.Envelope(id)
+	if !ok {
+		t.Fatalf("no envelope %s", id)
+	}
+	var cb slack.InteractionCallback
+	if err := json.Unmarshal(env.Payload, &cb); err != nil {
+		t.Fatal(err)
+	}
+	return cb
+}
+
+// TestRejectClickOpensTheDialogBeforeSlowLookups: with users.info taking
+// 3.5 s, longer than a trigger_id lives, the dialog still opens and the
+// release is not rejected; the clicker's permission is checked on submit.
+func TestRejectClickOpensTheDialogBeforeSlowLookups(t *testing.T) {
+	e, r := newRejectEnv(t)
+	e.slack.Delay("users.info", 3500*time.Millisecond)
+	before := len(e.slack.Calls("users.info"))
+	e.h.Interaction(context.Background(), e.click(t, r, rejectApprover, commands.ActionReject))
+	if v := e.slack.Views(); len(v) != 1 {
+		t.Fatalf("%d dialogs opened, want 1", len(v))
+	}
+	got, err := e.store.Get(context.Background(), r.ID)
+	if err != nil || got.State != release.Proposed {
+		t.Fatalf("release after the click: %+v, %v", got, err)
+	}
+	if n := len(e.slack.Calls("users.info")) - before; n != 0 {
+		t.Errorf("users.info called %d times before the dialog was submitted", n)
+	}
+}
+
+// TestRejectClickWhoseDialogFailsChangesNothing: when views.open fails (here
+// a trigger_id Slack no longer accepts) the release stays proposed and the
+// clicker is asked to try again.
+func TestRejectClickWhoseDialogFailsChangesNothing(t *testing.T) {
+	e, r := newRejectEnv(t)
+	cb := e.click(t, r, rejectApprover, commands.ActionReject)
+	cb.TriggerID = "expired.trigger"
+	e.h.Interaction(context.Background(), cb)
+	if calls := e.slack.Calls("views.open"); len(calls) != 1 || calls[0].Error != "invalid_trigger_id" {
+		t.Fatalf("views.open calls: %+v", calls)
+	}
+	got, err := e.store.Get(context.Background(), r.ID)
+	if err != nil || got.State != release.Proposed || got.Rejection != nil {
+		t.Fatalf("release after a failed dialog: %+v, %v", got, err)
+	}
+	var told bool
+	for _, m := range e.slack.Ephemerals(driftChannel, rejectApprover) {
+		told = told || strings.Contains(m.Text, "Click *Reject* again")
+	}
+	if !told {
+		t.Errorf("clicker not told to try again: %+v", e.slack.Ephemerals(driftChannel, rejectApprover))
+	}
+	if text := e.threadText(r); strings.Contains(text, "rejected") {
+		t.Errorf("thread says %q", text)
+	}
+}
+
+// TestRejectByAnotherIsRefusedOnSubmit: the dialog opens for anyone; the
+// policy is applied when it is submitted.
+func TestRejectByAnotherIsRefusedOnSubmit(t *testing.T) {
+	e, r := newRejectEnv(t)
+	const bob = "U0BOB000001"
+	e.slack.AddUser(slacktest.User{ID: bob, Name: "bob"})
+	e.h.Interaction(context.Background(), e.click(t, r, bob, commands.ActionReject))
+	e.h.Interaction(context.Background(), rejectSubmission(r, bob, "no"))
+	got, err := e.store.Get(context.Background(), r.ID)
+	if err != nil || got.State != release.Proposed {
+		t.Fatalf("release after a refused rejection: %+v, %v", got, err)
+	}
+	var told bool
+	for _, m := range e.slack.Ephemerals(driftChannel, bob) {
+		told = told || strings.Contains(m.Text, "Only the proposer or an approver")
+	}
+	if !told {
+		t.Errorf("bob not told why: %+v", e.slack.Ephemerals(driftChannel, bob))
+	}
+}
+
+func TestRejectButtonAsksForConfirmation(t *testing.T) {
+	raw, err := json.Marshal(commands.RejectConfirm())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"title"`, `"confirm"`, `"deny"`, `"style":"danger"`} {
+		if !strings.Contains(string(raw), want) {
+			t.Errorf("confirm %s lacks %s", raw, want)
+		}
 	}
 }
