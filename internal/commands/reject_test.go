@@ -50,6 +50,16 @@ func rejectSubmission(r *release.Release, user, reason string) slack.Interaction
 	return cb
 }
 
+// told reports whether user was sent an ephemeral containing want.
+func (e *driftEnv) told(user, want string) bool {
+	for _, m := range e.slack.Ephemerals(driftChannel, user) {
+		if strings.Contains(m.Text, want) {
+			return true
+		}
+	}
+	return false
+}
+
 func (e *driftEnv) threadText(r *release.Release) string {
 	var b strings.Builder
 	for _, m := range e.slack.Thread(driftChannel, r.MessageTS) {
@@ -171,11 +181,7 @@ func TestRejectClickWhoseDialogFailsChangesNothing(t *testing.T) {
 	if err != nil || got.State != release.Proposed || got.Rejection != nil {
 		t.Fatalf("release after a failed dialog: %+v, %v", got, err)
 	}
-	var told bool
-	for _, m := range e.slack.Ephemerals(driftChannel, rejectApprover) {
-		told = told || strings.Contains(m.Text, "Click *Reject* again")
-	}
-	if !told {
+	if !e.told(rejectApprover, "Click *Reject* again") {
 		t.Errorf("clicker not told to try again: %+v", e.slack.Ephemerals(driftChannel, rejectApprover))
 	}
 	if text := e.threadText(r); strings.Contains(text, "rejected") {
@@ -195,11 +201,7 @@ func TestRejectByAnotherIsRefusedOnSubmit(t *testing.T) {
 	if err != nil || got.State != release.Proposed {
 		t.Fatalf("release after a refused rejection: %+v, %v", got, err)
 	}
-	var told bool
-	for _, m := range e.slack.Ephemerals(driftChannel, bob) {
-		told = told || strings.Contains(m.Text, "Only the proposer or an approver")
-	}
-	if !told {
+	if !e.told(bob, "Only the proposer or an approver") {
 		t.Errorf("bob not told why: %+v", e.slack.Ephemerals(driftChannel, bob))
 	}
 }
