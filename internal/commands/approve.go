@@ -318,6 +318,12 @@ func SubmissionAck(cb slack.InteractionCallback) *slack.ViewSubmissionResponse {
 	return slack.NewErrorsViewSubmissionResponse(map[string]string{"reason": reasonRequired})
 }
 
+// ViewAck is SubmissionAck as a method, for a Socket Mode loop that asks its
+// handler what to ack a view_submission with.
+func (h *Handler) ViewAck(cb slack.InteractionCallback) *slack.ViewSubmissionResponse {
+	return SubmissionAck(cb)
+}
+
 // rejectSubmitted rejects the release named in the dialog's metadata. A
 // submission without a reason changes nothing: the ack kept the dialog open.
 func (h *Handler) rejectSubmitted(ctx context.Context, cb slack.InteractionCallback) {

@@ -74,7 +74,7 @@ func TestRejectDialogWithoutAReasonStaysOpenAndChangesNothing(t *testing.T) {
 	for _, reason := range []string{"", "   \n\t "} {
 		e, r := newRejectEnv(t)
 		cb := rejectSubmission(r, rejectApprover, reason)
-		ack := commands.SubmissionAck(cb)
+		ack := e.h.ViewAck(cb)
 		if ack == nil || ack.ResponseAction != slack.RAErrors || ack.Errors["reason"] == "" {
 			t.Fatalf("reason %q: ack = %+v, want errors naming the reason block", reason, ack)
 		}
