@@ -103,7 +103,7 @@ func TestServeCommandsThatAnswerThePersonOnly(t *testing.T) {
 	b.command(alice, otherChannel, "diff prod")
 	b.ephemeral(otherChannel, alice, "works in <#C0RELEASE01>")
 	b.command(alice, releaseChannel, "frobnicate")
-	b.ephemeral(releaseChannel, alice, "I don't know `frobnicate`")
+	b.ephemeral(releaseChannel, alice, `I don't know "frobnicate"`)
 	b.command(alice, releaseChannel, "")
 	b.ephemeral(releaseChannel, alice, "/release propose")
 	b.command(alice, releaseChannel, "diff staging")

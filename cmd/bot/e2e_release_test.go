@@ -254,13 +254,33 @@ func TestReleaseRejectWithReason(t *testing.T) {
 	if err := json.Unmarshal(view.View, &sent); err != nil {
 		t.Fatal(err)
 	}
-	submit := map[string]any{
-		"type": "view_submission", "team": map[string]any{"id": "T0SLACKTEST"}, "user": map[string]any{"id": bob, "team_id": "T0SLACKTEST"},
-		"view": map[string]any{"id": view.ID, "callback_id": "release_reject_reason", "private_metadata": sent.PrivateMetadata, "hash": "h1",
-			"state": map[string]any{"values": map[string]any{"reason": map[string]any{"reason": map[string]any{"type": "plain_text_input", "value": "web is not ready"}}}}},
+	submission := func(reason string) []byte {
+		payload, _ := json.Marshal(map[string]any{
+			"type": "view_submission", "team": map[string]any{"id": "T0SLACKTEST"}, "user": map[string]any{"id": bob, "team_id": "T0SLACKTEST"},
+			"view": map[string]any{"id": view.ID, "callback_id": "release_reject_reason", "private_metadata": sent.PrivateMetadata, "hash": "h1",
+				"state": map[string]any{"values": map[string]any{"reason": map[string]any{"reason": map[string]any{"type": "plain_text_input", "value": reason}}}}},
+		})
+		return payload
 	}
-	payload, _ := json.Marshal(submit)
-	if _, err := b.slack.SendEnvelope("interactive", payload); err != nil {
+	// A blank reason keeps the dialog open: the ack answers with
+	// response_action "errors" on the reason block (Slack's view_submission
+	// response, slack-go's ViewSubmissionResponse), and nothing changes.
+	blank, err := b.slack.SendEnvelope("interactive", submission("  \n "))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ack, err := b.slack.WaitAck(t.Context(), blank)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var answer struct {
+		ResponseAction string            `json:"response_action"`
+		Errors         map[string]string `json:"errors"`
+	}
+	if err := json.Unmarshal(ack.Payload, &answer); err != nil || answer.ResponseAction != "errors" || answer.Errors["reason"] == "" {
+		t.Fatalf("ack of a blank reason = %s (%v); want response_action errors on the reason block", ack.Payload, err)
+	}
+	if _, err := b.slack.SendEnvelope("interactive", submission("web is not ready")); err != nil {
 		t.Fatal(err)
 	}
 	b.threadHas(msg.TS, "rejected the release: web is not ready")

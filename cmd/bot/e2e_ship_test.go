@@ -147,7 +147,8 @@ func TestShipNoRunEverAppears(t *testing.T) {
 func TestShipFiveLegsOneFailing(t *testing.T) {
 	b := startShip(t, "gen:15", githubtest.Workflow{Legs: map[string]githubtest.Leg{"service-00006": {Conclusion: "failure"}}}, shipSetup{})
 	ts := b.proposeAndApprove()
-	b.threadHas(ts, "Release partly failed*: 4 of 5 deployed; failed: service-00006")
+	b.threadHas(ts, "Release partly failed* (<")
+	b.threadHas(ts, "): 4 of 5 deployed; failed: service-00006")
 	b.threadHas(ts, ":x: *service-00006*")
 	for _, s := range []string{"service-00000", "service-00003", "service-00009", "service-00012"} {
 		if n := b.threadCount(ts, ":white_check_mark: *"+s+"*"); n != 1 {

@@ -74,7 +74,8 @@ func ReleaseMessage(v ReleaseView) Message {
 		if reason == "" {
 			reason = "no reason given"
 		}
-		tail = append(tail, section(fmt.Sprintf(":no_entry: Rejected by <@%s>: %s", r.Rejection.UserID, esc(reason))))
+		prefix := fmt.Sprintf(":no_entry: Rejected by <@%s>: ", r.Rejection.UserID)
+		tail = append(tail, section(prefix+escCut(reason, maxSectionText-len(prefix))))
 	}
 	if r.Run != nil && r.Run.HTMLURL != "" {
 		tail = append(tail, section(fmt.Sprintf(":gear: Workflow run: %s", link(r.Run.HTMLURL, runLabel(r.Run)))))
@@ -91,6 +92,7 @@ func ReleaseMessage(v ReleaseView) Message {
 		)
 		reject := slack.NewButtonBlockElement(ActionReject, releaseValue(r), slack.NewTextBlockObject(slack.PlainTextType, "Reject", false, false))
 		reject.Style = slack.StyleDanger
+		reject.Confirm = RejectConfirm()
 		tail = append(tail, slack.NewActionBlock(fmt.Sprintf("release:%s:v%d", r.ID, r.Version), approve, reject))
 	}
 	used := 0

@@ -188,3 +188,21 @@ func TestFallbackTextIsEscaped(t *testing.T) {
 		t.Errorf("drift fallback = %q", m.Text)
 	}
 }
+
+// One click cannot end a release: Reject asks first, as Approve does.
+func TestReleaseMessageRejectAsksFirst(t *testing.T) {
+	msg := ReleaseMessage(bigRelease(t, 3, 20))
+	for _, b := range msg.Blocks {
+		if a, ok := b.(*slack.ActionBlock); ok {
+			for _, e := range a.Elements.ElementSet {
+				if btn, ok := e.(*slack.ButtonBlockElement); ok && btn.ActionID == ActionReject {
+					if btn.Confirm == nil || btn.Confirm.Style != slack.StyleDanger {
+						t.Fatalf("Reject button has no danger confirm: %+v", btn.Confirm)
+					}
+					return
+				}
+			}
+		}
+	}
+	t.Fatal("no Reject button")
+}

@@ -25,6 +25,13 @@ type Handler interface {
 	Interaction(ctx context.Context, cb slack.InteractionCallback)
 }
 
+// ViewAcker is a Handler that answers some view submissions in their ack,
+// e.g. with response_action "errors" to keep a dialog open; nil means a
+// plain ack. It runs before the ack, so it must not call a remote.
+type ViewAcker interface {
+	ViewAck(cb slack.InteractionCallback) *slack.ViewSubmissionResponse
+}
+
 // Deduper remembers keys across replicas; Once reports whether key is new.
 type Deduper interface {
 	Once(ctx context.Context, key string, ttl time.Duration) (bool, error)
@@ -223,7 +230,7 @@ func (l *Loop) dispatch(ctx context.Context, evt socketmode.Event, jobs chan<- j
 	}
 	received := time.Now()
 	m.Envelopes.WithLabelValues(string(evt.Type)).Inc()
-	l.ack(ctx, evt.Request.EnvelopeID, received)
+	l.ack(ctx, evt.Request.EnvelopeID, received, l.viewAck(evt))
 
 	j := job{kind: evt.Type, received: received}
 	switch data := evt.Data.(type) {
@@ -244,10 +251,10 @@ func (l *Loop) dispatch(ctx context.Context, evt socketmode.Event, jobs chan<- j
 
 // ack acknowledges an envelope within the ack timeout. It is a hand-off to
 // the socket's writer, never a call to a remote.
-func (l *Loop) ack(ctx context.Context, envelopeID string, received time.Time) {
+func (l *Loop) ack(ctx context.Context, envelopeID string, received time.Time, payload any) {
 	m := l.opts.Metrics
 	ackCtx, cancel := context.WithTimeout(ctx, l.opts.AckTimeout)
-	err := l.opts.Socket.AckCtx(ackCtx, envelopeID, nil)
+	err := l.opts.Socket.AckCtx(ackCtx, envelopeID, payload)
 	cancel()
 	m.AckLatency.Observe(time.Since(received).Seconds())
 	if err != nil {
@@ -256,6 +263,20 @@ func (l *Loop) ack(ctx context.Context, envelopeID string, received time.Time) {
 		return
 	}
 	m.Acks.WithLabelValues("ok").Inc()
+}
+
+// viewAck is what a view submission's ack carries: the handler's answer,
+// or nil (a plain ack) for anything else.
+func (l *Loop) viewAck(evt socketmode.Event) any {
+	cb, ok := evt.Data.(slack.InteractionCallback)
+	va, can := l.opts.Handler.(ViewAcker)
+	if !ok || !can || cb.Type != slack.InteractionTypeViewSubmission {
+		return nil
+	}
+	if r := va.ViewAck(cb); r != nil {
+		return r // a nil *ViewSubmissionResponse in an any would not be nil
+	}
+	return nil
 }
 
 // badMessage acks a frame slack-go could not decode (a payload it cannot
@@ -270,7 +291,7 @@ func (l *Loop) badMessage(ctx context.Context, evt socketmode.Event) {
 	received := time.Now()
 	head := peekEnvelope(bad.Message)
 	if head.id != "" {
-		l.ack(ctx, head.id, received)
+		l.ack(ctx, head.id, received, nil)
 	}
 	l.opts.Logger.Warn().Str("event", string(evt.Type)).Str("type", head.typ).Str("envelope_id", head.id).
 		Int("length", len(bad.Message)).Str("cause", frameCause(bad.Cause, head.typ)).Bool("acked", head.id != "").
