@@ -1,6 +1,7 @@
 package slackbot
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -49,6 +50,21 @@ func TestDedupKeyNamesADelivery(t *testing.T) {
 	again.callback.ActionCallback.BlockActions = []*slack.BlockAction{{ActionID: "release_approve", ActionTs: "5.6"}}
 	if dedupKey(again) == dedupKey(click) {
 		t.Error("a second click has the first one's key")
+	}
+	// A redelivered submission has the first one's key; a second submission
+	// of the same view with a new reason (after a blank one was answered
+	// with response_action errors) does not.
+	submit := func(reason string) job {
+		cb := slack.InteractionCallback{Type: slack.InteractionTypeViewSubmission}
+		cb.View.ID, cb.View.Hash = "V1", "h1"
+		cb.View.State = &slack.ViewState{Values: map[string]map[string]slack.BlockAction{"reason": {"reason": {Value: reason}}}}
+		return job{kind: socketmode.EventTypeInteractive, callback: cb}
+	}
+	if dedupKey(submit("")) != dedupKey(submit("")) || !strings.HasPrefix(dedupKey(submit("")), "view:V1:h1:") {
+		t.Errorf("a redelivered submission has another key: %q", dedupKey(submit("")))
+	}
+	if dedupKey(submit("")) == dedupKey(submit("web is not ready")) {
+		t.Error("a resubmission with a reason has the blank one's key")
 	}
 	if got := dedupKey(job{kind: socketmode.EventTypeSlashCommand}); got != "" {
 		t.Errorf("no trigger id, key %q", got)

@@ -5,6 +5,9 @@ package slackbot
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -376,7 +379,13 @@ func dedupKey(j job) string {
 			return "click:" + cb.Container.MessageTs + ":" + a.ActionID + ":" + cb.User.ID + ":" + a.ActionTs
 		}
 		if cb.Type == slack.InteractionTypeViewSubmission && cb.View.ID != "" {
-			return "view:" + cb.View.ID + ":" + cb.View.Hash
+			// What was typed is part of the key: a redelivery carries the
+			// same values, while a second submission after an answer of
+			// response_action errors (a blank reason) carries new ones on
+			// the same view and hash, and must not be dropped as a repeat.
+			state, _ := json.Marshal(cb.View.State)
+			sum := sha256.Sum256(state)
+			return "view:" + cb.View.ID + ":" + cb.View.Hash + ":" + hex.EncodeToString(sum[:8])
 		}
 	}
 	return ""
