@@ -26,10 +26,7 @@ const resumeAfter = 2 * time.Minute
 func (h *Handler) ship(ctx context.Context, r *release.Release, p *config.Pipeline, log zerolog.Logger) {
 	drift, err := h.driftSince(ctx, r, p)
 	if err != nil {
-		log.Error().Err(err).Msg("drift check failed: not dispatching")
-		if next, ok := h.toState(ctx, r, release.Stale, "the environments could not be read to check for drift"); ok {
-			h.reply(ctx, next, fmt.Sprintf(":warning: I could not read %s and %s from Kosli to check that nothing changed since the proposal, so nothing was dispatched. Propose again when Kosli answers.", p.From, p.To))
-		}
+		h.recheckFailed(ctx, r, p, err, log)
 		return
 	}
 	if len(drift) > 0 {
@@ -83,6 +80,47 @@ func (h *Handler) driftSince(ctx context.Context, r *release.Release, p *config.
 		return nil, err
 	}
 	return release.Drift(m, &d), nil
+}
+
+// recheckBound is how long an approved release keeps its approvals while the
+// drift re-check cannot read Kosli; the sweep retries it meanwhile.
+const recheckBound = 15 * time.Minute
+
+// recheckFailed handles a drift re-check that could not run. That is not
+// drift: within recheckBound of the approval the release stays approved, the
+// thread is told once, and the sweep tries again; past it, the release is
+// stale, since what would ship can no longer be checked against what was
+// approved.
+func (h *Handler) recheckFailed(ctx context.Context, r *release.Release, p *config.Pipeline, err error, log zerolog.Logger) {
+	now := h.d.Now()
+	if since := now.Sub(approvedAt(r)); since < recheckBound {
+		log.Warn().Err(err).Dur("since_approval", since).Msg("drift check could not read Kosli: keeping the release approved, the sweep retries")
+		if !r.RecheckFailedAt.IsZero() {
+			return
+		}
+		next, aerr := h.d.Releases.Amend(ctx, r.ID, r.Version, func(x *release.Release) { x.RecheckFailedAt = now })
+		if aerr != nil {
+			return // moved or marked elsewhere meanwhile: whoever did tells the thread
+		}
+		h.reply(ctx, next, fmt.Sprintf(":hourglass: Approved, but Kosli cannot be read to check that %s and %s still run what was approved. "+
+			"The approvals stand; I try again until %s and dispatch when Kosli answers.", esc(p.From), esc(p.To), slackDate(approvedAt(r).Add(recheckBound))))
+		return
+	}
+	log.Error().Err(err).Msg("drift check failed past its bound: not dispatching")
+	if next, ok := h.toState(ctx, r, release.Stale, "the environments could not be read to check for drift"); ok {
+		h.reply(ctx, next, fmt.Sprintf(":warning: For %s I could not read %s and %s from Kosli to check that nothing changed since the approval, so nothing was dispatched. Propose again when Kosli answers.",
+			recheckBound, esc(p.From), esc(p.To)))
+	}
+}
+
+// approvedAt is when r reached Approved; its creation when history lacks it.
+func approvedAt(r *release.Release) time.Time {
+	for i := len(r.History) - 1; i >= 0; i-- {
+		if r.History[i].To == release.Approved {
+			return r.History[i].At
+		}
+	}
+	return r.CreatedAt
 }
 
 // toState moves an approved release and refreshes its message; false means

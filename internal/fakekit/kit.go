@@ -65,6 +65,13 @@ func (k *Kit[R, Q]) FailNext(route R, n int, status int) {
 	k.Script(route, rs...)
 }
 
+// Clear drops what is still scripted for route: the outage is over.
+func (k *Kit[R, Q]) Clear(route R) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.queues, route)
+}
+
 // Pending says how many scripted responses are still queued for route.
 func (k *Kit[R, Q]) Pending(route R) int {
 	k.mu.Lock()

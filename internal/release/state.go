@@ -93,6 +93,9 @@ type Release struct {
 	Gate     *Gate     `json:"gate,omitempty"`
 	Evidence *Evidence `json:"evidence,omitempty"`
 	Run      *Run      `json:"run,omitempty"`
+	// RecheckFailedAt is when the drift re-check before dispatch first could
+	// not read Kosli; zero while it has not failed. The thread is told once.
+	RecheckFailedAt time.Time `json:"recheck_failed_at,omitzero"`
 	// Details holds what later work needs and the store does not read.
 	Details json.RawMessage `json:"details,omitempty"`
 

@@ -19,3 +19,6 @@ func (s *Server) FailNext(route Route, n int, status int) { s.kit.FailNext(route
 
 // Pending says how many scripted responses are still queued for route.
 func (s *Server) Pending(route Route) int { return s.kit.Pending(route) }
+
+// Clear drops the responses still scripted for route.
+func (s *Server) Clear(route Route) { s.kit.Clear(route) }

@@ -1,0 +1,133 @@
+package commands_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/release-bot/release-bot/internal/commands"
+	"github.com/release-bot/release-bot/internal/kosli"
+	"github.com/release-bot/release-bot/internal/kosli/kositest"
+	"github.com/release-bot/release-bot/internal/release"
+	"github.com/release-bot/release-bot/internal/retry"
+	"github.com/release-bot/release-bot/internal/secret"
+	"github.com/release-bot/release-bot/internal/slackbot"
+	"github.com/release-bot/release-bot/internal/slackbot/slacktest"
+)
+
+// clock is a hand-moved time for the handler.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// kosliDown makes the fake Kosli's env-diff answer 503 until kosliUp.
+func (e *driftEnv) kosliDown() { e.kosli.FailNext(kositest.RouteEnvDiff, 1000, 503) }
+
+func (e *driftEnv) kosliUp() { e.kosli.Clear(kositest.RouteEnvDiff) }
+
+// approvedWhileKosliIsDown proposes a release, then approves it while the
+// fake Kosli's env-diff answers 503 to the drift re-check.
+func approvedWhileKosliIsDown(t *testing.T) (*driftEnv, *clock, *release.Release) {
+	t.Helper()
+	c := &clock{now: time.Now().UTC()} // the store checks expiry against its own clock
+	e := newDriftEnv(t, "2", func(d *commands.Deps) {
+		api := d.Slack.(*slackbot.API)
+		d.Views, d.People, d.Now = api, api, c.Now
+		// One attempt a call, so that the handler's own retries are what
+		// the test waits for, not the client's as well.
+		kc, err := kosli.New(kosli.Options{Host: d.Links.Host, Org: "cyber-dojo", Token: secret.New(kosliSecret), Retry: retry.Policy{Attempts: 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Kosli = kc
+	})
+	e.slack.AddUser(slacktest.User{ID: rejectProposer, Name: "alice"})
+	e.slack.AddUser(slacktest.User{ID: rejectApprover, Name: "carol"})
+	ctx := context.Background()
+	e.h.Command(ctx, slack.SlashCommand{TeamID: "T0SLACKTEST", ChannelID: driftChannel, UserID: rejectProposer, Command: "/release", Text: "propose"})
+	r, err := e.store.Active(ctx, "prod")
+	if err != nil || r == nil || r.MessageTS == "" {
+		t.Fatalf("no proposed release: %v, %+v", err, r)
+	}
+	e.kosliDown()
+	c.Add(time.Minute)
+	e.h.Interaction(ctx, e.click(t, r, rejectApprover, commands.ActionApprove))
+	got := e.state(t, r.ID)
+	if got.State != release.Approved {
+		t.Fatalf("after an approval whose re-check could not read Kosli: %s; want still approved", got.State)
+	}
+	return e, c, got
+}
+
+func (e *driftEnv) state(t *testing.T, id string) *release.Release {
+	t.Helper()
+	r, err := e.store.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// threadCount counts the thread replies of r containing want.
+func (e *driftEnv) threadCount(r *release.Release, want string) int {
+	n := 0
+	for _, m := range e.slack.Thread(driftChannel, r.MessageTS) {
+		if strings.Contains(m.Text, want) {
+			n++
+		}
+	}
+	return n
+}
+
+// Issue 21.2: a drift re-check that could not run is not drift. Before, the
+// release went straight to stale and every approval was wasted.
+func TestRecheckThatCannotReadKosliKeepsTheApproval(t *testing.T) {
+	t.Run("retried until Kosli answers, then dispatched", func(t *testing.T) {
+		t.Parallel()
+		e, c, r := approvedWhileKosliIsDown(t)
+		if n := e.threadCount(r, "Kosli cannot be read"); n != 1 {
+			t.Fatalf("the thread was told %d times; want once", n)
+		}
+		e.kosliUp()
+		c.Add(3 * time.Minute) // past the sweep's resume delay, within the bound
+		e.h.Sweep(context.Background())
+		if got := e.state(t, r.ID); got.State == release.Approved || got.State == release.Stale {
+			t.Fatalf("once Kosli answers the sweep ships it; state %s", got.State)
+		}
+		if n := e.threadCount(r, "Kosli cannot be read"); n != 1 {
+			t.Errorf("the thread was told %d times; want once", n)
+		}
+	})
+	t.Run("stale only past the bound", func(t *testing.T) {
+		t.Parallel()
+		e, c, r := approvedWhileKosliIsDown(t)
+		c.Add(5 * time.Minute)
+		e.h.Sweep(context.Background())
+		if got := e.state(t, r.ID); got.State != release.Approved {
+			t.Fatalf("5 minutes in, Kosli still down: %s; want approved", got.State)
+		}
+		if n := e.threadCount(r, "Kosli cannot be read"); n != 1 {
+			t.Errorf("the thread was told %d times; want once", n)
+		}
+		c.Add(11 * time.Minute)
+		e.h.Sweep(context.Background())
+		if got := e.state(t, r.ID); got.State != release.Stale {
+			t.Fatalf("16 minutes in, Kosli still down: %s; want stale", got.State)
+		}
+		if n := e.threadCount(r, "so nothing was dispatched"); n != 1 {
+			t.Errorf("the stale reply was posted %d times; want once", n)
+		}
+	})
+}
