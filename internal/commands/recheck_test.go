@@ -2,6 +2,8 @@ package commands_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -130,4 +132,56 @@ func TestRecheckThatCannotReadKosliKeepsTheApproval(t *testing.T) {
 			t.Errorf("the stale reply was posted %d times; want once", n)
 		}
 	})
+}
+
+// Hostile text from a person (a reject reason) is escaped in every message
+// that shows it: the thread reply, the parent message, /release status and
+// /release list.
+func TestHostileReasonIsEscapedEverywhere(t *testing.T) {
+	e, r := newRejectEnv(t)
+	ctx := context.Background()
+	const reason = "<!channel> see <https://evil.example|click> & `x"
+	e.h.Interaction(ctx, rejectSubmission(r, rejectApprover, reason))
+	if got := e.state(t, r.ID); got.State != release.Rejected {
+		t.Fatalf("state %s; want rejected", got.State)
+	}
+	for _, text := range []string{"status", "list", "status " + r.ID} {
+		// The payload the fake builds: a response_url it serves.
+		id, err := e.slack.SlashCommand(slacktest.SlashCommand{ChannelID: driftChannel, UserID: rejectProposer, Text: text})
+		if err != nil && !errors.Is(err, slacktest.ErrNoConnection) {
+			t.Fatal(err)
+		}
+		env, ok := e.slack.Envelope(id)
+		if !ok {
+			t.Fatalf("no envelope %s", id)
+		}
+		var cmd slack.SlashCommand
+		if err := json.Unmarshal(env.Payload, &cmd); err != nil {
+			t.Fatal(err)
+		}
+		e.h.Command(ctx, cmd)
+	}
+	var all []string
+	for _, m := range e.slack.Ephemerals(driftChannel, rejectProposer) {
+		all = append(all, m.Text, string(m.Blocks))
+	}
+	for _, m := range e.slack.Thread(driftChannel, r.MessageTS) {
+		all = append(all, m.Text, string(m.Blocks))
+	}
+	for _, m := range e.slack.Messages(driftChannel) {
+		all = append(all, m.Text, string(m.Blocks))
+	}
+	if n := len(e.slack.Ephemerals(driftChannel, rejectProposer)); n < 3 {
+		t.Fatalf("%d private answers to status, list and status <id>", n)
+	}
+	// Blocks are JSON, where encoding/json writes < > & as \u003c \u003e \u0026.
+	joined := strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&").Replace(strings.Join(all, "\n"))
+	if !strings.Contains(joined, "&lt;!channel&gt;") {
+		t.Fatalf("the reason is shown nowhere:\n%s", joined)
+	}
+	for _, raw := range []string{"<!channel>", "<https://evil.example"} {
+		if strings.Contains(joined, raw) {
+			t.Errorf("%q reached Slack unescaped", raw)
+		}
+	}
 }

@@ -70,8 +70,12 @@ func DiffMessages(v DiffView) []Message {
 		full := len(cur.Blocks)+1 >= maxBlocks-1 || chars+sec.Len()+len(l)+1 > messageCharBudge
 		if full && len(msgs) == maxDiffMessages-1 {
 			flush()
-			cur.Blocks = append(cur.Blocks, section(fmt.Sprintf("…and %d more. The whole list: `bot plan --from %s --to %s`.",
-				len(lines)-i, esc(p.Source.Environment), esc(p.Target.Environment))))
+			org := ""
+			if v.Links.Org != "" {
+				org = " --org " + esc(v.Links.Org)
+			}
+			cur.Blocks = append(cur.Blocks, section(fmt.Sprintf("…and %d more. The whole list: `bot plan%s --from %s --to %s`.",
+				len(lines)-i, org, esc(p.Source.Environment), esc(p.Target.Environment))))
 			break
 		}
 		if sec.Len() > 0 && (full || sec.Len()+1+len(l) > maxSectionText) {

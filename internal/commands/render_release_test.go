@@ -206,3 +206,14 @@ func TestReleaseMessageRejectAsksFirst(t *testing.T) {
 	}
 	t.Fatal("no Reject button")
 }
+
+// The diff's "…and N more" hint is a command that runs as written: it names
+// the org, which `bot plan --from/--to` needs to ask Kosli.
+func TestDiffMoreHintNamesTheOrg(t *testing.T) {
+	p := generatedPlan(1500)
+	msgs := DiffMessages(DiffView{Pipeline: "prod", Plan: &p, Links: testLinks})
+	last := allText(msgs[len(msgs)-1])
+	if !strings.Contains(last, "The whole list: `bot plan --org cyber-dojo --from aws-beta --to aws-prod`.") {
+		t.Errorf("last diff message has no runnable hint:\n%s", last[max(0, len(last)-300):])
+	}
+}
