@@ -132,6 +132,15 @@ func TestRejectReasonIsCutBeforeItIsEscaped(t *testing.T) {
 func (e *driftEnv) click(t *testing.T, r *release.Release, user, action string) slack.InteractionCallback {
 	t.Helper()
 	id, err := e.slack.BlockAction(slacktest.BlockAction{UserID: user, ChannelID: driftChannel, MessageTS: r.MessageTS, ActionID: action})
+	var cb slack.InteractionCallback
+	e.payload(t, id, err, &cb)
+	return cb
+}
+
+// payload decodes into v the payload of envelope id, which the fake built
+// and sent (err is ErrNoConnection when no bot is connected to receive it).
+func (e *driftEnv) payload(t *testing.T, id string, err error, v any) {
+	t.Helper()
 	if err != nil && !errors.Is(err, slacktest.ErrNoConnection) {
 		t.Fatal(err)
 	}
@@ -139,11 +148,9 @@ func (e *driftEnv) click(t *testing.T, r *release.Release, user, action string) 
 	if !ok {
 		t.Fatalf("no envelope %s", id)
 	}
-	var cb slack.InteractionCallback
-	if err := json.Unmarshal(env.Payload, &cb); err != nil {
+	if err := json.Unmarshal(env.Payload, v); err != nil {
 		t.Fatal(err)
 	}
-	return cb
 }
 
 // TestRejectClickOpensTheDialogBeforeSlowLookups: with users.info taking
