@@ -144,7 +144,9 @@ func artifactSections(m *release.Manifest, results map[string][]release.Complian
 		}
 	}
 	var shown []string
-	used := 0
+	// used counts the characters shown; sections and last follow packLines:
+	// how many sections the shown lines make, and the length of the last.
+	used, sections, last := 0, 0, 0
 	for _, i := range order {
 		l := lines[i]
 		// Short of room, a refused artifact keeps its reasons while they take
@@ -152,8 +154,14 @@ func artifactSections(m *release.Manifest, results map[string][]release.Complian
 		if total > budget && (!refused[i] || used+len(l) > budget/2) {
 			l = summaryArtifactLine(m.Artifacts[i], refused[i])
 		}
-		if used+len(l)+1 > budget || len(packLines(append(shown, l))) > maxSections {
+		opens := last == 0 || last+1+len(l) > maxSectionText
+		if used+len(l)+1 > budget || (opens && sections == maxSections) {
 			break
+		}
+		if opens {
+			sections, last = sections+1, len(l)
+		} else {
+			last += 1 + len(l)
 		}
 		shown = append(shown, l)
 		used += len(l) + 1
