@@ -227,10 +227,12 @@ func TestServeNotInChannelSaysInviteMe(t *testing.T) {
 	b.ephemeral(releaseChannel, alice, "Invite me with `/invite @release-bot`")
 }
 
-// TestServeStopsOnARejectedAppToken: Slack refusing the app-level token is
-// fatal and says so; it is not retried forever.
-func TestServeStopsOnARejectedAppToken(t *testing.T) {
-	fs := slacktest.Start(t, slacktest.Options{BotToken: botToken, AppToken: appToken})
+// serveWithTokens runs serve against fake Slack and Kosli with the given
+// Slack tokens, until it stops (within 30 s); started reports whether it
+// got as far as listening.
+func serveWithTokens(t *testing.T, bot, app string) (fs *slacktest.Server, logs string, started bool, err error) {
+	t.Helper()
+	fs = slacktest.Start(t, slacktest.Options{BotToken: botToken, AppToken: appToken})
 	fk := kositest.Start(t, "cyber-dojo", kosliToken)
 	cfg, err := config.Parse("bot.yaml", []byte(e2eConfig))
 	if err != nil {
@@ -238,54 +240,46 @@ func TestServeStopsOnARejectedAppToken(t *testing.T) {
 	}
 	env, err := config.FromEnv(func(k string) string {
 		return map[string]string{
-			"SLACK_BOT_TOKEN": botToken, "SLACK_APP_TOKEN": "xapp-revoked-token-789", "SLACK_API_URL": fs.APIURL(),
+			"SLACK_BOT_TOKEN": bot, "SLACK_APP_TOKEN": app, "SLACK_API_URL": fs.APIURL(),
 			"KOSLI_HOST": fk.URL(), "KOSLI_ORG": "cyber-dojo", "KOSLI_API_TOKEN": kosliToken,
 		}[k]
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &secrettest.Log{}
+	log := &secrettest.Log{}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	err = serve(ctx, serveOptions{Env: env, Config: cfg, Listen: "127.0.0.1:0", Drain: time.Second, Logger: zerolog.New(logs), Now: time.Now})
-	if err == nil || !strings.HasPrefix(err.Error(), "SLACK_APP_TOKEN was refused by Slack's apps.connections.open: ") || !strings.HasSuffix(err.Error(), "invalid_auth") || ctx.Err() != nil {
-		t.Fatalf("serve = %v (ctx %v)", err, ctx.Err())
+	err = serve(ctx, serveOptions{Env: env, Config: cfg, Listen: "127.0.0.1:0", Drain: time.Second,
+		Logger: zerolog.New(log), Now: time.Now, Started: func(string) { started = true }})
+	if ctx.Err() != nil {
+		t.Fatalf("serve did not stop by itself: %v", err)
 	}
-	secrettest.AssertAbsent(t, []string{"xapp-revoked-token-789", botToken, kosliToken}, err.Error(), logs.String())
+	return fs, log.String(), started, err
+}
+
+// TestServeStopsOnARejectedAppToken: Slack refusing the app-level token is
+// fatal and says so; it is not retried forever.
+func TestServeStopsOnARejectedAppToken(t *testing.T) {
+	const revoked = "xapp-revoked-token-789"
+	_, logs, _, err := serveWithTokens(t, botToken, revoked)
+	if err == nil || !strings.HasPrefix(err.Error(), "SLACK_APP_TOKEN was refused by Slack's apps.connections.open: ") || !strings.HasSuffix(err.Error(), "invalid_auth") {
+		t.Fatalf("serve = %v", err)
+	}
+	secrettest.AssertAbsent(t, []string{revoked, botToken, kosliToken}, err.Error(), logs)
 }
 
 // TestServeStopsOnARejectedBotToken: a bot token Slack refuses stops serve
 // before it listens, naming SLACK_BOT_TOKEN, instead of a /readyz that says
 // ready on the app token alone.
 func TestServeStopsOnARejectedBotToken(t *testing.T) {
-	fs := slacktest.Start(t, slacktest.Options{BotToken: botToken, AppToken: appToken})
-	fk := kositest.Start(t, "cyber-dojo", kosliToken)
-	cfg, err := config.Parse("bot.yaml", []byte(e2eConfig))
-	if err != nil {
-		t.Fatal(err)
-	}
 	const revoked = "xoxb-revoked-token-789"
-	env, err := config.FromEnv(func(k string) string {
-		return map[string]string{
-			"SLACK_BOT_TOKEN": revoked, "SLACK_APP_TOKEN": appToken, "SLACK_API_URL": fs.APIURL(),
-			"KOSLI_HOST": fk.URL(), "KOSLI_ORG": "cyber-dojo", "KOSLI_API_TOKEN": kosliToken,
-		}[k]
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &secrettest.Log{}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	started := false
-	err = serve(ctx, serveOptions{Env: env, Config: cfg, Listen: "127.0.0.1:0", Drain: time.Second,
-		Logger: zerolog.New(logs), Now: time.Now, Started: func(string) { started = true }})
-	if err == nil || !strings.Contains(err.Error(), "SLACK_BOT_TOKEN was refused by Slack's auth.test: invalid_auth") || ctx.Err() != nil {
-		t.Fatalf("serve = %v (ctx %v)", err, ctx.Err())
+	fs, logs, started, err := serveWithTokens(t, revoked, appToken)
+	if err == nil || !strings.Contains(err.Error(), "SLACK_BOT_TOKEN was refused by Slack's auth.test: invalid_auth") {
+		t.Fatalf("serve = %v", err)
 	}
 	if started || len(fs.Connections()) != 0 {
 		t.Errorf("serve listened (%v) or opened a socket (%v) with a refused bot token", started, fs.Connections())
 	}
-	secrettest.AssertAbsent(t, []string{revoked, appToken, kosliToken}, err.Error(), logs.String())
+	secrettest.AssertAbsent(t, []string{revoked, appToken, kosliToken}, err.Error(), logs)
 }
