@@ -27,7 +27,9 @@ const (
 	DefaultRef          = "main"
 	DefaultWorkflowTime = Duration(2 * time.Hour)
 	DefaultVerifyTime   = Duration(15 * time.Minute)
-	DefaultStaleAfter   = Duration(72 * time.Hour)
+	// DefaultEvidenceTimeout is how long a dispatch waits for Kosli to record the decisions.
+	DefaultEvidenceTimeout = Duration(15 * time.Minute)
+	DefaultStaleAfter      = Duration(72 * time.Hour)
 	// DefaultFlowSuffix makes a pipeline's evidence flow "<name>-release".
 	DefaultFlowSuffix = "-release"
 	// MaxRequired bounds approvals.required: more is a typo, not a policy.
@@ -90,6 +92,13 @@ type Approvals struct {
 type Evidence struct {
 	// Flow is the Kosli flow with one trail per release.
 	Flow string
+	// Control is the Kosli control (its identifier, e.g. "release-approved")
+	// a release's decision is recorded for, per artifact. Empty records no
+	// decisions, and nothing in Kosli then requires an approval.
+	Control string
+	// Timeout bounds how long a dispatch waits for Kosli to record the
+	// decisions; past it the release ends as evidence_failed.
+	Timeout Duration
 }
 
 // Workflow is the GitHub Actions workflow that deploys a release.

@@ -47,7 +47,9 @@ type (
 		ExpireAfter       yaml.Node   `yaml:"expire_after"`
 	}
 	rawEvidence struct {
-		Flow yaml.Node `yaml:"flow"`
+		Flow    yaml.Node `yaml:"flow"`
+		Control yaml.Node `yaml:"control"`
+		Timeout yaml.Node `yaml:"timeout"`
 	}
 	rawWorkflow struct {
 		Repo    yaml.Node `yaml:"repo"`

@@ -67,7 +67,7 @@ func TestValidMinimalTakesDefaults(t *testing.T) {
 				Approvers:   []config.Approver{{UserID: "U0123ABCD"}},
 				ExpireAfter: config.Duration(24 * time.Hour),
 			},
-			Evidence: config.Evidence{Flow: "prod-release"},
+			Evidence: config.Evidence{Flow: "prod-release", Timeout: config.DefaultEvidenceTimeout},
 			Verify:   config.Verify{Timeout: config.Duration(15 * time.Minute)},
 			Gate:     config.GateEnforce,
 		}},
@@ -90,7 +90,7 @@ func TestValidFullSetsEveryField(t *testing.T) {
 				AllowSelfApproval: true,
 				ExpireAfter:       config.Duration(7 * 24 * time.Hour),
 			},
-			Evidence: config.Evidence{Flow: "production-promotion"},
+			Evidence: config.Evidence{Flow: "production-promotion", Control: "release-approved", Timeout: config.Duration(20 * time.Minute)},
 			Workflow: &config.Workflow{
 				Repo: config.Repo{Owner: "cyber-dojo", Name: "aws-prod-co-promotion"}, File: "promote.yml",
 				Ref: "release/v2", Matrix: config.MatrixCyberDojo, Timeout: config.Duration(90 * time.Minute),
@@ -107,7 +107,7 @@ func TestValidFullSetsEveryField(t *testing.T) {
 			Approvals: config.Approvals{
 				Required: 1, Approvers: []config.Approver{{Handle: "qa.team_1"}}, ExpireAfter: config.Duration(24 * time.Hour),
 			},
-			Evidence: config.Evidence{Flow: "staging-release"},
+			Evidence: config.Evidence{Flow: "staging-release", Timeout: config.DefaultEvidenceTimeout},
 			Workflow: &config.Workflow{
 				Repo: config.Repo{Owner: "cyber-dojo", Name: "aws-beta-promotion"}, File: "promote.yaml",
 				Ref: "main", Matrix: config.MatrixDefault, Timeout: config.Duration(2 * time.Hour),

@@ -76,11 +76,15 @@ func (v *validator) pipeline(r *rawPipeline, path string) *Pipeline {
 	p.Approvals = v.approvals(r.Approvals, path+".approvals")
 
 	p.Evidence.Flow = p.Name + DefaultFlowSuffix
+	p.Evidence.Timeout = DefaultEvidenceTimeout
 	if r.Evidence != nil {
 		if flow := v.match(&r.Evidence.Flow, path+".evidence.flow", kosliNamePattern,
 			"must be a Kosli flow name (letters, digits, '.', '-', '_' and '~')"); flow != "" {
 			p.Evidence.Flow = flow
 		}
+		p.Evidence.Control = v.match(&r.Evidence.Control, path+".evidence.control", kosliNamePattern,
+			"must be a Kosli control identifier (letters, digits, '.', '-', '_' and '~')")
+		p.Evidence.Timeout = v.duration(&r.Evidence.Timeout, path+".evidence.timeout", DefaultEvidenceTimeout)
 	}
 	if p.Name == "" {
 		p.Evidence.Flow = ""
