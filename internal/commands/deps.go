@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -15,7 +16,7 @@ import (
 // Releases is release state shared by every replica (the Redis store).
 type Releases interface {
 	NextID(ctx context.Context, pipeline string, day time.Time) (string, error)
-	Create(ctx context.Context, r *release.Release, manifest []byte) error
+	Create(ctx context.Context, r *release.Release, manifest []byte, promotions map[string]json.RawMessage) error
 	Get(ctx context.Context, id string) (*release.Release, error)
 	Manifest(ctx context.Context, id string) ([]byte, error)
 	Active(ctx context.Context, pipeline string) (*release.Release, error)

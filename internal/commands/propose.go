@@ -93,7 +93,7 @@ func (h *Handler) propose(ctx context.Context, inv *invocation, p *config.Pipeli
 	if err := r.WriteDetails(det); err != nil {
 		return err
 	}
-	if err := h.d.Releases.Create(ctx, r, manifest); err != nil {
+	if err := h.d.Releases.Create(ctx, r, manifest, nil); err != nil {
 		var active *store.ActiveReleaseError
 		if errors.As(err, &active) {
 			open, gerr := h.d.Releases.Get(ctx, active.ID)

@@ -37,6 +37,7 @@ var stateEmoji = map[release.State]string{
 	release.Deploying: ":rocket:", release.Succeeded: ":tada:", release.Failed: ":x:", release.PartlyFailed: ":warning:",
 	release.TimedOut: ":alarm_clock:", release.Rejected: ":no_entry:", release.Cancelled: ":heavy_multiplication_x:",
 	release.Expired: ":zzz:", release.Superseded: ":leftwards_arrow_with_hook:", release.Stale: ":warning:",
+	release.EvidenceFailed: ":lock:",
 }
 
 // releaseValue is a button's value: the release id and the manifest digest.

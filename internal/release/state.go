@@ -29,19 +29,23 @@ const (
 	// Stale: the environments changed between proposal and dispatch, so what
 	// was approved is no longer what would ship.
 	Stale State = "stale"
+	// EvidenceFailed: approved, but Kosli did not record the decision within
+	// the pipeline's evidence timeout, so nothing was dispatched (the
+	// deploy's gate would refuse every artifact).
+	EvidenceFailed State = "evidence_failed"
 )
 
 // States lists every state, open ones first, in the order of a release's life.
 var States = [...]State{
 	Proposed, Approved, Dispatching, Deploying,
-	Succeeded, Failed, PartlyFailed, TimedOut, Rejected, Cancelled, Expired, Superseded, Stale,
+	Succeeded, Failed, PartlyFailed, TimedOut, Rejected, Cancelled, Expired, Superseded, Stale, EvidenceFailed,
 }
 
 // moves is the transition graph. Terminal states have no entry: nothing leaves them.
 var moves = map[State][]State{
 	Proposed:    {Approved, Rejected, Cancelled, Expired, Superseded, Stale},
 	Approved:    {Dispatching, Stale, Cancelled, Expired},
-	Dispatching: {Deploying, Failed, Cancelled},
+	Dispatching: {Deploying, Failed, Cancelled, EvidenceFailed},
 	Deploying:   {Succeeded, Failed, PartlyFailed, TimedOut, Cancelled},
 }
 
@@ -145,6 +149,15 @@ type Evidence struct {
 	Recorded bool `json:"recorded"`
 	// LastError is what went wrong the last time recording was tried, for the thread.
 	LastError string `json:"last_error,omitempty"`
+	// Control is the Kosli control the decisions are recorded for; empty
+	// records none.
+	Control string `json:"control,omitempty"`
+	// Items is the evidence outbox: every attestation the release owes
+	// Kosli, in order, with its delivery status.
+	Items []EvidenceItem `json:"items,omitempty"`
+	// WaitNotedAt is when the thread was told that a dispatch waits for
+	// Kosli to record the decision; zero until then (it is told once).
+	WaitNotedAt time.Time `json:"wait_noted_at,omitzero"`
 }
 
 // Run is the promotion workflow run that deploys the release.

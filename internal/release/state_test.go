@@ -13,7 +13,7 @@ func TestCanMove(t *testing.T) {
 	allowed := map[release.State][]release.State{
 		release.Proposed:    {release.Approved, release.Rejected, release.Cancelled, release.Expired, release.Superseded, release.Stale},
 		release.Approved:    {release.Dispatching, release.Stale, release.Cancelled, release.Expired},
-		release.Dispatching: {release.Deploying, release.Failed, release.Cancelled},
+		release.Dispatching: {release.Deploying, release.Failed, release.Cancelled, release.EvidenceFailed},
 		release.Deploying:   {release.Succeeded, release.Failed, release.PartlyFailed, release.TimedOut, release.Cancelled},
 	}
 	// Every pair of states, so that an edge added by mistake fails as surely as one removed.
@@ -52,6 +52,7 @@ func TestTerminalAndOpen(t *testing.T) {
 		{release.Expired, true, false, "expired"},
 		{release.Superseded, true, false, "superseded"},
 		{release.Stale, true, false, "stale"},
+		{release.EvidenceFailed, true, false, "evidence failed"},
 		{"bogus", false, false, "bogus"},
 	}
 	if len(tests)-1 != len(release.States) {
@@ -149,5 +150,35 @@ func TestGateBlocks(t *testing.T) {
 		if got := tt.g.Blocks(); got != tt.want {
 			t.Errorf("%+v.Blocks() = %v", tt.g, got)
 		}
+	}
+}
+
+func TestANewDecisionSupersedesOneNotYetRecorded(t *testing.T) {
+	at := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	r := &release.Release{Evidence: &release.Evidence{}}
+	r.AddEvidence(release.EvidenceItem{ID: "report", Kind: release.EvidenceReport, CreatedAt: at})
+	approved := r.AddEvidence(release.EvidenceItem{Kind: release.EvidenceDecision, Compliant: true, Cause: release.Approved, CreatedAt: at})
+	if r.Evidence.DecisionRecorded() {
+		t.Fatal("a pending decision counts as recorded")
+	}
+	stale := r.AddEvidence(release.EvidenceItem{Kind: release.EvidenceDecision, Cause: release.Stale, CreatedAt: at})
+	if approved == stale {
+		t.Fatalf("two decisions share the id %q", stale)
+	}
+	if it, _ := r.Evidence.Item(approved); it.Status != release.EvidenceSuperseded {
+		t.Errorf("the approval's decision is %s after a later one, want superseded", it.Status)
+	}
+	if it, _ := r.Evidence.Item("report"); it.Status != release.EvidencePending {
+		t.Errorf("the report is %s, want pending: only decisions supersede each other", it.Status)
+	}
+	r.AddEvidence(release.EvidenceItem{ID: "report", Kind: release.EvidenceReport})
+	if n := len(r.Evidence.Items); n != 3 {
+		t.Errorf("an item added twice under one id is kept twice: %d items", n)
+	}
+	for i := range r.Evidence.Items {
+		r.Evidence.Items[i].Status = release.EvidenceRecorded
+	}
+	if r.Evidence.DecisionRecorded() {
+		t.Error("a recorded non-compliant decision lets the release dispatch")
 	}
 }

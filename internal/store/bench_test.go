@@ -38,7 +38,7 @@ func BenchmarkApprove(b *testing.B) {
 			for i := int(next.Add(1)) - 1; i < releases; i = int(next.Add(1)) - 1 {
 				r := &release.Release{ID: fmt.Sprintf("p%d-2026-11-24-1", i), Pipeline: fmt.Sprintf("p%d", i),
 					ManifestDigest: digest, Proposer: "UPROPOSER", Required: 2}
-				if err := s.Create(ctx, r, nil); err != nil {
+				if err := s.Create(ctx, r, nil, nil); err != nil {
 					b.Error(err)
 					return
 				}

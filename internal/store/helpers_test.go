@@ -99,7 +99,7 @@ func proposal(pipeline string, n, required int) *release.Release {
 
 func mustCreate(t *testing.T, e *env, r *release.Release) *release.Release {
 	t.Helper()
-	if err := e.Create(context.Background(), r, []byte(`{"schemaVersion":1}`)); err != nil {
+	if err := e.Create(context.Background(), r, []byte(`{"schemaVersion":1}`), nil); err != nil {
 		t.Fatalf("Create(%s): %v", r.ID, err)
 	}
 	return r

@@ -20,7 +20,11 @@ import (
 // it returns an *ActiveReleaseError naming it and writes nothing; this holds
 // across any number of replicas. Create sets r's State (proposed), Version
 // (1), CreatedAt (when zero) and History (the proposal).
-func (s *Store) Create(ctx context.Context, r *release.Release, manifest []byte) error {
+//
+// promotions, when not nil, are the artifacts' promotion entries (service →
+// JSON object) that the evidence outbox records in Kosli; they are kept with
+// the release, and read back with EvidencePromotions.
+func (s *Store) Create(ctx context.Context, r *release.Release, manifest []byte, promotions map[string]json.RawMessage) error {
 	switch {
 	case r.ID == "" || r.Pipeline == "":
 		return errors.New("create release: id and pipeline are required")
@@ -45,10 +49,17 @@ func (s *Store) Create(ctx context.Context, r *release.Release, manifest []byte)
 	if err != nil {
 		return fmt.Errorf("create release %s: %w", r.ID, err)
 	}
+	var proms []byte
+	if promotions != nil {
+		if proms, err = json.Marshal(promotions); err != nil {
+			return fmt.Errorf("create release %s: %w", r.ID, err)
+		}
+	}
 	keys := append(s.releaseKeys(r.ID), s.activeKey(r.Pipeline), s.indexKey(r.Pipeline))
 	res, err := createScript.Run(ctx, s.rdb, keys,
 		r.ID, s.prefix, ms(now), now.Format(time.RFC3339Nano), s.retention.Milliseconds(),
 		r.Pipeline, r.ManifestDigest, r.Required, ms(r.ExpiresAt), body, manifest, entry, ms(r.CreatedAt),
+		proms, flag(r.Evidence.Pending()),
 	).StringSlice()
 	if err != nil {
 		return fmt.Errorf("create release %s: %w", r.ID, err)

@@ -78,7 +78,7 @@ func TestCreateOneActivePerPipeline(t *testing.T) {
 	both(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		first := mustCreate(t, e, proposal("prod", 1, 2))
-		err := e.Create(ctx, proposal("prod", 2, 2), nil)
+		err := e.Create(ctx, proposal("prod", 2, 2), nil, nil)
 		var active *store.ActiveReleaseError
 		if !errors.As(err, &active) || active.ID != first.ID || active.State != release.Proposed || active.Pipeline != "prod" {
 			t.Fatalf("second Create: %v, want an ActiveReleaseError naming %s", err, first.ID)
@@ -87,7 +87,7 @@ func TestCreateOneActivePerPipeline(t *testing.T) {
 			t.Errorf("a refused Create wrote the release: %v", err)
 		}
 		mustCreate(t, e, proposal("beta", 1, 1)) // another pipeline is not blocked
-		if err := e.Create(ctx, proposal("prod", 1, 2), nil); !errors.Is(err, store.ErrExists) {
+		if err := e.Create(ctx, proposal("prod", 1, 2), nil, nil); !errors.Is(err, store.ErrExists) {
 			t.Errorf("Create with a taken id: %v", err)
 		}
 		// Once the open release ends, the pipeline takes a new one.
@@ -103,7 +103,7 @@ func TestCreateRacesOnePerPipeline(t *testing.T) {
 		const n = 20
 		errs := make(chan error, n)
 		for i := range n {
-			go func() { errs <- e.Create(context.Background(), proposal("prod", i+1, 2), nil) }()
+			go func() { errs <- e.Create(context.Background(), proposal("prod", i+1, 2), nil, nil) }()
 		}
 		won := 0
 		for range n {

@@ -31,6 +31,12 @@ local function finish(rk, id, prefix, ttl)
   redis.call('PEXPIRE', rk .. ':approvals', ttl)
   redis.call('PEXPIRE', rk .. ':history', ttl)
   redis.call('PEXPIRE', rk .. ':manifest', ttl)
+  redis.call('PEXPIRE', rk .. ':evidence', ttl)
+end
+
+-- due: the release's evidence outbox has items to deliver now.
+local function due(prefix, id, now)
+  redis.call('ZADD', prefix .. 'evidence:due', now, id)
 end
 
 local expiryNotes = {
@@ -60,7 +66,9 @@ end
 //
 // KEYS: release hash, approvals, history, manifest, pipeline lock, pipeline index.
 // ARGV: id, prefix, now ms, now (RFC 3339), retention ms, pipeline, digest,
-// required, expires_at ms, body, manifest, first history entry, index score.
+// required, expires_at ms, body, manifest, first history entry, index score,
+// the promotion entries for the evidence (JSON, or ""), "1" when the body's
+// evidence outbox has items to deliver.
 // Returns {"ok"}, {"exists"} or {"active", id, state}.
 var createScript = redis.NewScript(luaPrelude + `
 local id, prefix, now, at, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
@@ -81,6 +89,8 @@ redis.call('SET', KEYS[4], ARGV[11])
 redis.call('RPUSH', KEYS[3], ARGV[12])
 redis.call('SET', KEYS[5], id)
 redis.call('ZADD', KEYS[6], ARGV[13], id)
+if ARGV[14] ~= '' then redis.call('HSET', KEYS[1] .. ':evidence', 'promotions', ARGV[14]) end
+if ARGV[15] == '1' then due(prefix, id, now) end
 return {'ok'}
 `)
 
@@ -127,7 +137,8 @@ return {'counted', state, count, required, version}
 //
 // KEYS: release hash, approvals, history, manifest.
 // ARGV: id, prefix, retention ms, expected state, expected version, new
-// state, body, history entry or "", "1" when the new state is terminal.
+// state, body, history entry or "", "1" when the new state is terminal,
+// "1" when the body's evidence outbox has items to deliver, now ms.
 // Returns {"ok", version}, {"not_found"} or {"conflict", state, version}.
 var transitionScript = redis.NewScript(luaPrelude + `
 local f = redis.call('HMGET', KEYS[1], 'state', 'version')
@@ -137,6 +148,7 @@ local v = redis.call('HINCRBY', KEYS[1], 'version', 1)
 redis.call('HSET', KEYS[1], 'state', ARGV[6], 'body', ARGV[7])
 if ARGV[8] ~= '' then redis.call('RPUSH', KEYS[3], ARGV[8]) end
 if ARGV[9] == '1' then finish(KEYS[1], ARGV[1], ARGV[2], ARGV[3]) end
+if ARGV[10] == '1' then due(ARGV[2], ARGV[1], ARGV[11]) end
 return {'ok', v}
 `)
 

@@ -110,13 +110,10 @@ func (s *Store) cas(ctx context.Context, id string, version int64, update func(*
 				return nil, fmt.Errorf("release %s: %w", id, err)
 			}
 		}
-		terminal := "0"
-		if to.Terminal() {
-			terminal = "1"
-		}
 		res, err := transitionScript.Run(ctx, s.rdb, s.releaseKeys(id),
 			id, s.prefix, s.retention.Milliseconds(),
-			string(r.State), strconv.FormatInt(r.Version, 10), string(to), body, entryJSON, terminal,
+			string(r.State), strconv.FormatInt(r.Version, 10), string(to), body, entryJSON, flag(to.Terminal()),
+			flag(next.Evidence.Pending()), ms(s.now()),
 		).Slice()
 		if err != nil {
 			return nil, fmt.Errorf("release %s → %s: %w", id, to, err)
@@ -155,4 +152,11 @@ func (s *Store) apply(r *release.Release, update func(*release.Release)) *releas
 	next.ManifestDigest, next.Required, next.ExpiresAt, next.CreatedAt = r.ManifestDigest, r.Required, r.ExpiresAt, r.CreatedAt
 	next.Approvals, next.History = r.Approvals, r.History
 	return &next
+}
+
+func flag(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
 }
