@@ -80,8 +80,10 @@ func (p PolicyResult) failing() bool {
 type verdictKey struct{ fingerprint, environment string }
 
 // SetVerdict fixes the answer to GET /asserts for fingerprint in environment
-// ("" for an assert without environment_name). A fingerprint with no verdict
-// that runs in some snapshot is judged by its Compliant flag; one the fake has
+// ("" for an assert without environment_name). Without one, an environment
+// with attached policies (AttachPolicy) has them evaluated; otherwise a
+// fingerprint that runs in some snapshot is judged by its Compliant flag, and
+// one only reported into a trail by its attestations there. One the fake has
 // never seen gets Kosli's "does not exist" error.
 func (s *Server) SetVerdict(fingerprint, environment string, v Verdict) {
 	s.mu.Lock()
@@ -102,6 +104,14 @@ func (s *Server) serveAssert(w http.ResponseWriter, r *http.Request, fp string) 
 		}
 	}
 	v, ok := s.verdicts[verdictKey{fp, env}]
+	if names := s.policyNames(env, policies); !ok && len(names) > 0 {
+		if base, known := s.defaultVerdict(fp, env); known {
+			v, ok = s.evaluate(fp, names), true
+			if v.Flow == "" {
+				v.Flow, v.Trail = base.Flow, base.Trail
+			}
+		}
+	}
 	if !ok {
 		v, ok = s.defaultVerdict(fp, env)
 	}
@@ -222,7 +232,29 @@ func (s *Server) defaultVerdict(fp, env string) (Verdict, bool) {
 			}
 		}
 	}
+	if places := s.placesOf(fp); len(places) > 0 {
+		v := Verdict{Compliant: true, Flow: places[len(places)-1].flow, Trail: places[len(places)-1].trail}
+		for _, a := range s.bound(fp) {
+			v.Compliant = v.Compliant && a.compliant()
+		}
+		return v, true
+	}
 	return Verdict{}, false
+}
+
+// policyNames are the policies an assert evaluates: those named by
+// policy_name, else those attached to the environment; s.mu must be held.
+func (s *Server) policyNames(env string, named []string) []string {
+	if len(named) > 0 {
+		var out []string
+		for _, n := range named {
+			if s.policies[n] != nil {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+	return s.envPolicies[env]
 }
 
 // flowOf finds the flow an artifact was reported to; s.mu must be held.

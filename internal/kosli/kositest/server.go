@@ -34,6 +34,11 @@ const (
 	RouteFlows        Route = "flows"
 	RouteTrails       Route = "trails"
 	RouteAttestations Route = "attestations"
+	RouteArtifacts    Route = "artifacts"
+	RouteControls     Route = "controls"
+	// RouteAttestationTypes is custom-attestation-types.
+	RouteAttestationTypes Route = "custom-attestation-types"
+	RoutePolicies         Route = "policies"
 	// AnyRoute scripts faults for whatever route the next request is for.
 	AnyRoute Route = "*"
 )
@@ -66,6 +71,12 @@ type Server struct {
 	flows        []Flow
 	trails       []Trail
 	attestations []Attestation
+	artifacts    []ReportedArtifact
+	controls     []Control
+	types        []AttestationType
+	policies     map[string]*policy
+	envPolicies  map[string][]string
+	conflicts    map[string]*conflict
 
 	kit *fakekit.Kit[Route, Request]
 }
@@ -73,12 +84,15 @@ type Server struct {
 // New returns a fake Kosli for org that accepts the bearer token token.
 func New(org, token string) *Server {
 	return &Server{
-		org:      org,
-		token:    token,
-		now:      time.Now,
-		webBase:  "https://app.kosli.com",
-		envs:     map[string]*environment{},
-		verdicts: map[verdictKey]Verdict{},
+		org:         org,
+		token:       token,
+		now:         time.Now,
+		webBase:     "https://app.kosli.com",
+		envs:        map[string]*environment{},
+		verdicts:    map[verdictKey]Verdict{},
+		policies:    map[string]*policy{},
+		envPolicies: map[string][]string{},
+		conflicts:   map[string]*conflict{},
 		// A scripted answer without a status is a 200; JSON is typed as the API's own answers.
 		kit: fakekit.New(fakekit.Options[Route, Request]{
 			AnyRoute: AnyRoute, RouteOf: func(r Request) Route { return r.Route },
@@ -189,6 +203,40 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, segs []string)
 		if method(http.MethodGet) {
 			s.serveEnvironments(w, segs[2:])
 		}
+	case segs[0] == string(RouteEnvironments) && n == 4 && segs[3] == "policies":
+		if method(http.MethodPost) {
+			s.serveAttachPolicies(w, r, segs[2])
+		}
+	case segs[0] == string(RoutePolicies) && n == 2:
+		if method(http.MethodPut) {
+			s.servePolicy(w, r)
+		}
+	case segs[0] == string(RouteArtifacts) && n == 3:
+		if method(http.MethodPost) {
+			s.serveArtifact(w, r, segs[2])
+		}
+	case segs[0] == string(RouteControls) && n == 2:
+		switch r.Method {
+		case http.MethodGet:
+			s.serveControlList(w, r)
+		case http.MethodPost:
+			s.serveCreateControl(w, r)
+		default:
+			method(http.MethodGet)
+		}
+	case segs[0] == string(RouteControls) && n == 3:
+		if method(http.MethodGet) {
+			s.serveControl(w, segs[2])
+		}
+	case segs[0] == string(RouteAttestationTypes) && n == 2:
+		if method(http.MethodPost) {
+			s.serveCreateAttestationType(w, r)
+		}
+	case segs[0] == string(RouteAttestationTypes) && n == 3:
+		if method(http.MethodGet) {
+			s.serveAttestationType(w, segs[2])
+		}
+
 	case segs[0] == string(RouteAsserts) && n == 4 && segs[2] == "fingerprint":
 		if method(http.MethodGet) {
 			s.serveAssert(w, r, segs[3])
@@ -202,7 +250,9 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, segs []string)
 			s.serveTrail(w, r, segs[2])
 		}
 	case segs[0] == string(RouteAttestations) && n == 6 && segs[3] == "trail":
-		if method(http.MethodPost) {
+		if r.Method == http.MethodGet {
+			s.serveTrailAttestations(w, segs[2], segs[4], segs[5])
+		} else if method(http.MethodPost) {
 			s.serveAttestation(w, r, segs[2], segs[4], segs[5])
 		}
 	default:

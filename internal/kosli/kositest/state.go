@@ -275,7 +275,7 @@ func resolve(e *environment, expr string) (int, string) {
 		n, err = strconv.Atoi(expr[1:])
 		n = -n - 1
 	case strings.HasPrefix(expr, "@"):
-		return 0, "snapshot expressions with '@' are not supported by the fake"
+		return e.at(expr)
 	default:
 		n, err = strconv.Atoi(expr)
 	}
@@ -332,4 +332,42 @@ func (s *Server) environmentJSON(e *environment) map[string]any {
 		out["last_modified_at"] = float64(last.taken.Unix())
 	}
 	return out
+}
+
+var (
+	momentExpr   = lazyre.New(`^@\{(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\}$`)
+	relativeExpr = lazyre.New(`^@\{(\d+)\.(hours?|days?|weeks?|months?)\.ago\}$`)
+)
+
+// at resolves "@{YYYY-MM-DDTHH:MM:SS}" (UTC) and "@{N.<hours|days|weeks|months>.ago}",
+// the forms kosli-dev/cli cmd/kosli/getSnapshot.go documents, to the latest
+// snapshot taken at or before that moment. A relative moment is measured from
+// the newest snapshot's time (the fake's clock may stand still); a month is 30
+// days. Both, and the message for a moment before the first snapshot, are *inferred*.
+func (e *environment) at(expr string) (int, string) {
+	var moment time.Time
+	if m := momentExpr.FindStringSubmatch(expr); m != nil {
+		t, err := time.ParseInLocation("2006-01-02T15:04:05", m[1], time.UTC)
+		if err != nil {
+			return 0, fmt.Sprintf("Bad snapshot expression '%s'", expr)
+		}
+		moment = t
+	} else if m := relativeExpr.FindStringSubmatch(expr); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		unit := map[byte]time.Duration{'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour, 'm': 30 * 24 * time.Hour}[m[2][0]]
+		last, _ := e.latest()
+		moment = last.taken.Add(-time.Duration(n) * unit)
+	} else {
+		return 0, fmt.Sprintf("Bad snapshot expression '%s'", expr)
+	}
+	found := -1
+	for i, sn := range e.snapshots {
+		if !sn.taken.After(moment) {
+			found = i
+		}
+	}
+	if found < 0 {
+		return 0, fmt.Sprintf("Snapshot %s%s does not exist", e.name, expr)
+	}
+	return found, ""
 }

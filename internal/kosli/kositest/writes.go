@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"time"
 
 	"github.com/release-bot/release-bot/internal/lazyre"
 )
@@ -44,11 +45,14 @@ type Attestation struct {
 	Data json.RawMessage
 	// Payload is the whole data_json, decoded.
 	Payload map[string]any
+	// Created is the server clock's time when it was recorded.
+	Created time.Time
 }
 
 var (
 	namePattern          = lazyre.New(`^[a-zA-Z0-9][a-zA-Z0-9.\-_~]*$`)
 	annotationKeyPattern = lazyre.New(`^[A-Za-z0-9_]+$`)
+	fingerprintPattern   = lazyre.New(`^([a-f0-9]{64})$`)
 )
 
 // Flows returns the flows created so far, in creation order.
@@ -148,7 +152,10 @@ func (s *Server) serveTrail(w http.ResponseWriter, r *http.Request, flow string)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.hasFlow(flow) {
-		writeMessage(w, http.StatusNotFound, fmt.Sprintf("Flow '%s' does not exist in organization '%s'", flow, s.org))
+		writeMessage(w, http.StatusNotFound, noSuchFlow(flow, s.org))
+		return
+	}
+	if s.conflicted(w, in.Name) {
 		return
 	}
 	t := Trail{Flow: flow, Name: in.Name, Description: in.Description, OriginURL: in.OriginURL, UserData: in.UserData}
@@ -189,7 +196,7 @@ func (s *Server) serveAttestation(w http.ResponseWriter, r *http.Request, flow, 
 	a := Attestation{
 		Flow: flow, Trail: trail, Kind: kind, Name: in.Name, TypeName: in.TypeName, Control: in.Control,
 		Compliant: in.IsCompliant, ArtifactFingerprint: in.ArtifactFingerprint, Annotations: in.Annotations,
-		Data: in.Data, Payload: payload,
+		Data: in.Data, Payload: payload, Created: s.clock(),
 	}
 	if kind == "system" {
 		var d struct {
@@ -201,31 +208,106 @@ func (s *Server) serveAttestation(w http.ResponseWriter, r *http.Request, flow, 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.hasFlow(flow) {
-		writeMessage(w, http.StatusNotFound, fmt.Sprintf("Flow '%s' does not exist in organization '%s'", flow, s.org))
+		writeMessage(w, http.StatusNotFound, noSuchFlow(flow, s.org))
 		return
 	}
-	if !slices.ContainsFunc(s.trails, func(t Trail) bool { return t.Flow == flow && t.Name == trail }) {
-		writeMessage(w, http.StatusNotFound, fmt.Sprintf("Trail '%s' does not exist in flow '%s'", trail, flow))
+	if !s.hasTrail(flow, trail) {
+		writeMessage(w, http.StatusNotFound, noSuchTrail(flow, trail))
+		return
+	}
+	if s.conflicted(w, trail) {
+		return
+	}
+	if a.ArtifactFingerprint != "" && !s.reportedIn(flow, trail, a.ArtifactFingerprint) {
+		// The status is *inferred*: the CLI's tests show only the message.
+		writeMessage(w, http.StatusNotFound, noArtifactInTrail(a.ArtifactFingerprint, trail, flow, s.org))
+		return
+	}
+	if kind == "custom" && s.attestationType(a.TypeName) == nil {
+		writeMessage(w, http.StatusNotFound, noSuchType(a.TypeName, s.org))
+		return
+	}
+	if kind == "system" && s.control(a.Control) == nil {
+		writeMessage(w, http.StatusNotFound, noSuchControl(a.Control, s.org))
 		return
 	}
 	s.attestations = append(s.attestations, a)
 	writeMessage(w, http.StatusCreated, "OK")
 }
 
+// clock is the server's time now; s.mu must be held.
+func (s *Server) clock() time.Time { return s.now() }
+
+// hasTrail reports whether the trail exists in flow; s.mu must be held.
+func (s *Server) hasTrail(flow, trail string) bool {
+	return slices.ContainsFunc(s.trails, func(t Trail) bool { return t.Flow == flow && t.Name == trail })
+}
+
+func noSuchFlow(flow, org string) string {
+	return fmt.Sprintf("Flow '%s' does not exist in organization '%s'", flow, org)
+}
+
+func noSuchTrail(flow, trail string) string {
+	return fmt.Sprintf("Trail '%s' does not exist in flow '%s'", trail, flow)
+}
+
+// serveTrailAttestations answers GET /attestations/{org}/{flow}/trail/{trail}/{name}
+// as `kosli get attestation NAME --flow F --trail T` reads it
+// (kosli-dev/cli cmd/kosli/getAttestation.go): a bare list, [] when none.
+func (s *Server) serveTrailAttestations(w http.ResponseWriter, flow, trail, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.hasFlow(flow) {
+		writeMessage(w, http.StatusNotFound, noSuchFlow(flow, s.org))
+		return
+	}
+	if !s.hasTrail(flow, trail) {
+		writeMessage(w, http.StatusNotFound, noSuchTrail(flow, trail))
+		return
+	}
+	out := []map[string]any{}
+	for _, a := range s.attestations {
+		if a.Flow != flow || a.Trail != trail || a.Name != name {
+			continue
+		}
+		m := map[string]any{
+			"attestation_name": a.Name, "attestation_type": attestationType(a), "is_compliant": a.compliant(),
+			"created_at": float64(a.Created.UnixNano()) / 1e9,
+			"html_url":   fmt.Sprintf("%s/%s/flows/%s/trails/%s", s.webBase, s.org, flow, trail),
+			"user_data":  a.Payload["user_data"], "origin_url": a.Payload["origin_url"],
+		}
+		if a.ArtifactFingerprint != "" {
+			m["artifact_fingerprint"] = a.ArtifactFingerprint
+		}
+		out = append(out, m)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// attestationType names an attestation's type as the fake shows it; the
+// "custom:" prefix is *inferred* from the CLI's own output ("custom:person
+// attestation 'foo' is reported", cmd/kosli/attestCustom_test.go).
+func attestationType(a Attestation) string {
+	switch a.Kind {
+	case "custom":
+		return "custom:" + a.TypeName
+	case "system":
+		return a.TypeName
+	}
+	return a.Kind
+}
+
+// compliant is the attestation's verdict; a custom one without a verdict
+// counts as compliant (the fake runs no evaluator).
+func (a Attestation) compliant() bool { return a.Compliant == nil || *a.Compliant }
+
 // checkAttestation names the invalid field and its problem; "" when the attestation is valid.
 func checkAttestation(kind, name, typeName, control string, data json.RawMessage, annotations map[string]string) (field, problem string) {
 	if name == "" {
 		return "attestation_name", "Field required"
 	}
-	keys := make([]string, 0, len(annotations))
-	for k := range annotations {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if !annotationKeyPattern.MatchString(k) {
-			return "annotations", fmt.Sprintf("key '%s' does not match '%s'", k, annotationKeyPattern)
-		}
+	if field, problem := checkAnnotations(annotations); field != "" {
+		return field, problem
 	}
 	switch kind {
 	case "custom":
@@ -241,6 +323,21 @@ func checkAttestation(kind, name, typeName, control string, data json.RawMessage
 		}
 		if json.Unmarshal(data, &d) != nil || d.IsCompliant == nil {
 			return "attestation_data", "is_compliant is required"
+		}
+	}
+	return "", ""
+}
+
+// checkAnnotations names the invalid field and its problem; "" when all keys are valid.
+func checkAnnotations(annotations map[string]string) (field, problem string) {
+	keys := make([]string, 0, len(annotations))
+	for k := range annotations {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !annotationKeyPattern.MatchString(k) {
+			return "annotations", fmt.Sprintf("key '%s' does not match '%s'", k, annotationKeyPattern)
 		}
 	}
 	return "", ""
