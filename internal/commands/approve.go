@@ -198,12 +198,14 @@ func (h *Handler) attest(ctx context.Context, r *release.Release, p *config.Pipe
 
 // attestDecision records the approval decision on the trail.
 func (h *Handler) attestDecision(ctx context.Context, r *release.Release, p *config.Pipeline) {
-	if h.d.Evidence == nil || r.Evidence == nil {
+	// No control configured records no decision (config.Evidence.Control);
+	// kosli.AttestDecision now needs the control, which it used to hard-code.
+	if h.d.Evidence == nil || r.Evidence == nil || p.Evidence.Control == "" {
 		return
 	}
 	yes := true
 	err := h.d.Evidence.AttestDecision(ctx, r.Evidence.Flow, r.Evidence.Trail, kosli.Attestation{
-		Name: "release-decision", Compliant: &yes,
+		Name: "release-decision", Compliant: &yes, Control: p.Evidence.Control,
 		UserData:    map[string]any{"approvers": r.Approvers(), "manifest_digest": r.ManifestDigest, "required": r.Required},
 		Annotations: map[string]string{"manifest_digest": r.ManifestDigest, "pipeline": p.Name},
 	})

@@ -14,13 +14,15 @@ import (
 )
 
 // EnvDiff asks Kosli to compare two snapshots. A snappish is an environment
-// name (its latest snapshot), "env#N" or "env~N".
+// name (its latest snapshot), "env#N", "env~N" or "env@{...}" (a moment:
+// "env@{2023-10-02T12:00:00}" in UTC or "env@{2.hours.ago}"; kosli-dev/cli
+// cmd/kosli/diffSnapshots.go). Kosli interprets it; the client passes it on.
 //
 // API: https://app.kosli.com/api/v2/doc/#/EnvDiff/environment_diff
 func (c *Client) EnvDiff(ctx context.Context, snappish1, snappish2 string) (release.Diff, error) {
 	for _, s := range []string{snappish1, snappish2} {
 		if strings.TrimSpace(s) == "" {
-			return release.Diff{}, &ValidationError{Field: "snappish", Value: s, Rule: "it must name an environment, as in aws-beta, aws-beta#42 or aws-beta~1"}
+			return release.Diff{}, &ValidationError{Field: "snappish", Value: s, Rule: "it must name an environment, as in aws-beta, aws-beta#42, aws-beta~1 or aws-beta@{2.hours.ago}"}
 		}
 	}
 	k := call{
@@ -49,7 +51,9 @@ func (c *Client) Diff(ctx context.Context, from, to string) (release.Diff, error
 }
 
 // Snapshot reads one snapshot of env: id "-1" (or "") is the latest, "N" or
-// "#N" the Nth, "~N" the Nth behind the latest.
+// "#N" the Nth, "~N" the Nth behind the latest, "@{...}" the one running at a
+// moment ("@{2023-10-02T12:00:00}" in UTC, "@{2.hours.ago}"), as
+// `kosli get snapshot` takes them (kosli-dev/cli cmd/kosli/getSnapshot.go).
 //
 // API: https://app.kosli.com/api/v2/doc/#/Snapshots/get_snapshot
 func (c *Client) Snapshot(ctx context.Context, env, id string) (Snapshot, error) {
@@ -77,11 +81,18 @@ func (c *Client) Snapshot(ctx context.Context, env, id string) (Snapshot, error)
 }
 
 // snapshotExpression turns the id forms Snapshot accepts into the path
-// element Kosli expects ("-1", "#N", "~N"; escaped later).
+// element Kosli expects ("-1", "#N", "~N", "@{...}"; escaped later, as
+// kosli-dev/cli cmd/kosli/cli_utils.go handleSnapshotExpressions does).
+// What is inside "@{...}" is Kosli's to judge, as it is for the CLI.
 func snapshotExpression(id string) (string, error) {
 	id = strings.TrimSpace(id)
 	if id == "" || id == "-1" {
 		return "-1", nil
+	}
+	if inner, ok := strings.CutPrefix(id, "@{"); ok {
+		if inner, ok = strings.CutSuffix(inner, "}"); ok && strings.TrimSpace(inner) != "" && !strings.ContainsAny(inner, "{}") {
+			return id, nil
+		}
 	}
 	num := strings.TrimLeft(id, "#~")
 	if n, err := strconv.Atoi(num); err == nil && n >= 0 && len(id)-len(num) <= 1 {
@@ -90,7 +101,7 @@ func snapshotExpression(id string) (string, error) {
 		}
 		return "#" + num, nil
 	}
-	return "", &ValidationError{Field: "snapshot id", Value: id, Rule: `use "-1" for the latest, "N" or "#N" for the Nth, "~N" for N behind the latest`}
+	return "", &ValidationError{Field: "snapshot id", Value: id, Rule: `use "-1" for the latest, "N" or "#N" for the Nth, "~N" for N behind the latest, "@{2023-10-02T12:00:00}" or "@{2.hours.ago}" for the one running then`}
 }
 
 // Environments lists the org's environments.

@@ -24,6 +24,8 @@ var (
 	annotationKeyPattern = lazyre.New(`^[A-Za-z0-9_]+$`)
 	// fingerprintPattern is a sha256 in lower-case hex.
 	fingerprintPattern = lazyre.New(`^[a-f0-9]{64}$`)
+	// controlIDPattern is Kosli's rule for control identifiers.
+	controlIDPattern = lazyre.New(`^[a-zA-Z0-9\-._~]+$`)
 )
 
 const nameRule = "it must start with a letter or digit and hold only letters, digits, '.', '-', '_' and '~'"
@@ -31,9 +33,6 @@ const nameRule = "it must start with a letter or digit and hold only letters, di
 // minimalTemplate is the template the Kosli CLI sends for --use-empty-template:
 // a flow that expects no particular attestations.
 const minimalTemplate = "version: 1\n"
-
-// DecisionControl is the control a release decision is recorded against.
-const DecisionControl = "SDLC-CTRL-0013"
 
 // Trail is a trail to begin in a flow: release-bot begins one per release.
 type Trail struct {
@@ -51,7 +50,11 @@ type Attestation struct {
 	Name string
 	// TypeName is the custom attestation type (AttestCustom only).
 	TypeName string
-	// Data is the attestation's content (attestation_data).
+	// Control is the identifier of the org's control a decision is recorded
+	// for (AttestDecision only, required there).
+	Control string
+	// Data is the attestation's content (attestation_data, AttestCustom
+	// only: a generic attestation has none, and a decision's is its verdict).
 	Data any
 	// Compliant is the verdict; required by AttestGeneric and AttestDecision.
 	Compliant *bool
@@ -128,25 +131,32 @@ func (c *Client) AttestGeneric(ctx context.Context, flow, trail string, a Attest
 		return &ValidationError{Field: "generic attestation", Value: a.Name, Rule: "say whether it is compliant (Compliant must be set)"}
 	}
 	p := c.payload(a)
-	p.IsCompliant, p.Data = a.Compliant, a.Data
+	p.IsCompliant = a.Compliant // the CLI sends no attestation_data on a generic attestation (cmd/kosli/attestGeneric.go)
 	return c.attest(ctx, flow, trail, "generic", a, p)
 }
 
-// AttestDecision records a release decision: a "decision" attestation against
-// control DecisionControl, compliant when the release was approved.
+// AttestDecision records a release decision: a "decision" attestation for
+// the org's control a.Control, compliant when the release was approved. An
+// environment policy's `for_control` rule is satisfied by it (see
+// kosli-dev/cli cmd/kosli/attestDecision.go, a beta command).
 //
 // API: https://app.kosli.com/api/v2/doc/#/Attestation
 func (c *Client) AttestDecision(ctx context.Context, flow, trail string, a Attestation) error {
 	if a.Compliant == nil {
 		return &ValidationError{Field: "decision", Value: a.Name, Rule: "say whether it is compliant (Compliant must be set)"}
 	}
+	if a.Control == "" {
+		return &ValidationError{Field: "decision control", Value: "", Rule: "a decision needs the identifier of the control it is for"}
+	}
 	p := c.payload(a)
-	p.TypeName, p.Control = "decision", DecisionControl
+	p.TypeName, p.Control = "decision", a.Control
 	p.Data = map[string]bool{"is_compliant": *a.Compliant}
 	return c.attest(ctx, flow, trail, "system", a, p)
 }
 
-// attestationPayload is data_json of the attestation endpoints.
+// attestationPayload is data_json of the attestation endpoints, with the
+// omitempty fields of the CLI's CommonAttestationPayload
+// (kosli-dev/cli cmd/kosli/attestation.go).
 type attestationPayload struct {
 	Name                string            `json:"attestation_name"`
 	TypeName            string            `json:"type_name,omitempty"`
@@ -154,20 +164,16 @@ type attestationPayload struct {
 	Data                any               `json:"attestation_data,omitempty"`
 	IsCompliant         *bool             `json:"is_compliant,omitempty"`
 	ArtifactFingerprint string            `json:"artifact_fingerprint,omitempty"`
-	Annotations         map[string]string `json:"annotations"`
-	UserData            map[string]any    `json:"user_data"`
-	OriginURL           string            `json:"origin_url"`
-	Description         string            `json:"description"`
+	Annotations         map[string]string `json:"annotations,omitempty"`
+	UserData            map[string]any    `json:"user_data,omitempty"`
+	OriginURL           string            `json:"origin_url,omitempty"`
+	Description         string            `json:"description,omitempty"`
 }
 
 func (c *Client) payload(a Attestation) attestationPayload {
-	ann := a.Annotations
-	if ann == nil {
-		ann = map[string]string{}
-	}
 	return attestationPayload{
-		Name: a.Name, ArtifactFingerprint: a.ArtifactFingerprint, Annotations: ann,
-		UserData: orEmpty(a.UserData), OriginURL: a.OriginURL, Description: a.Description,
+		Name: a.Name, ArtifactFingerprint: a.ArtifactFingerprint, Annotations: a.Annotations,
+		UserData: a.UserData, OriginURL: a.OriginURL, Description: a.Description,
 	}
 }
 
@@ -182,7 +188,9 @@ func (c *Client) attest(ctx context.Context, flow, trail, kind string, a Attesta
 	_, _, err = c.do(ctx, call{
 		method: http.MethodPost, route: "POST /attestations/{org}/{flow}/trail/{trail}/" + kind,
 		path: []string{"attestations", c.org, flow, "trail", trail, kind}, body: body, write: true,
-		notFound: fmt.Sprintf("Kosli has no trail %q in flow %q in org %q", trail, flow, c.org),
+		// A 404 may also be about what the attestation names: an artifact the
+		// trail has not seen, an unknown custom type or control.
+		notFound: fmt.Sprintf("Kosli has no trail %q in flow %q in org %q, or not what the attestation refers to", trail, flow, c.org),
 	})
 	return err
 }
@@ -197,11 +205,24 @@ func checkAttestation(flow, trail string, a Attestation) error {
 	if a.Name == "" {
 		return &ValidationError{Field: "attestation name", Value: "", Rule: "it must not be empty"}
 	}
-	if a.ArtifactFingerprint != "" && !fingerprintPattern.MatchString(a.ArtifactFingerprint) {
-		return &ValidationError{Field: "artifact fingerprint", Value: a.ArtifactFingerprint, Rule: "it must be a sha256 in lower-case hex (64 characters)"}
+	if a.ArtifactFingerprint != "" {
+		if err := checkFingerprint(a.ArtifactFingerprint); err != nil {
+			return err
+		}
 	}
-	keys := make([]string, 0, len(a.Annotations))
-	for k := range a.Annotations {
+	return checkAnnotations(a.Annotations)
+}
+
+func checkFingerprint(fp string) error {
+	if !fingerprintPattern.MatchString(fp) {
+		return &ValidationError{Field: "artifact fingerprint", Value: fp, Rule: "it must be a sha256 in lower-case hex (64 characters)"}
+	}
+	return nil
+}
+
+func checkAnnotations(annotations map[string]string) error {
+	keys := make([]string, 0, len(annotations))
+	for k := range annotations {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys) // the same key is reported first every time

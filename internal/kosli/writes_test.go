@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"reflect"
+	"sort"
 	"strings"
 	"syscall"
 	"testing"
@@ -61,6 +62,8 @@ func TestAttestations(t *testing.T) {
 	h := setup(t)
 	setupTrail(t, h)
 	const flow, trail = "production-promotion", "release-42"
+	h.srv.AddAttestationType("release-manifest", "")
+	h.srv.AddControl("release-approved", "Release approved")
 	manifest := map[string]any{"schemaVersion": "1", "artifacts": []any{map[string]any{"name": "web", "digest": "sha256:" + fpWeb}}}
 
 	if err := h.c.AttestCustom(ctx(t), flow, trail, kosli.Attestation{
@@ -69,12 +72,18 @@ func TestAttestations(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.c.AttestGeneric(ctx(t), flow, trail, kosli.Attestation{
-		Name: "approval", Compliant: yes(), ArtifactFingerprint: fpWeb, UserData: map[string]any{"approvers": []any{"U1", "U2"}},
+	if err := h.c.ReportArtifact(ctx(t), flow, kosli.Artifact{
+		Fingerprint: fpWeb, Name: "web", TemplateReferenceName: "web", TrailName: trail,
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.c.AttestDecision(ctx(t), flow, trail, kosli.Attestation{Name: "release-decision", Compliant: no()}); err != nil {
+	if err := h.c.AttestGeneric(ctx(t), flow, trail, kosli.Attestation{
+		Name: "approval", Compliant: yes(), ArtifactFingerprint: fpWeb, UserData: map[string]any{"approvers": []any{"U1", "U2"}},
+		Data: map[string]any{"dropped": true},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.c.AttestDecision(ctx(t), flow, trail, kosli.Attestation{Name: "release-decision", Compliant: no(), Control: "release-approved"}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -94,9 +103,21 @@ func TestAttestations(t *testing.T) {
 		generic.Payload["type_name"] != nil || !reflect.DeepEqual(generic.Payload["user_data"], map[string]any{"approvers": []any{"U1", "U2"}}) {
 		t.Errorf("generic = %+v", generic)
 	}
-	if decision.Kind != "system" || decision.TypeName != "decision" || decision.Control != "SDLC-CTRL-0013" ||
+	// The CLI sends no attestation_data on a generic attestation
+	// (kosli-dev/cli cmd/kosli/attestGeneric.go, GenericAttestationPayload),
+	// and omits empty origin_url, user_data, description, annotations and
+	// artifact_fingerprint (cmd/kosli/attestation.go, CommonAttestationPayload).
+	if keys := payloadKeys(generic.Payload); !reflect.DeepEqual(keys, []string{"artifact_fingerprint", "attestation_name", "is_compliant", "user_data"}) {
+		t.Errorf("generic data_json keys = %v", keys)
+	}
+	// A decision: type_name "decision", the control, attestation_data {is_compliant}
+	// (kosli-dev/cli cmd/kosli/attestDecision.go, DecisionAttestationPayload).
+	if decision.Kind != "system" || decision.TypeName != "decision" || decision.Control != "release-approved" ||
 		decision.Compliant == nil || *decision.Compliant || string(decision.Data) != `{"is_compliant":false}` {
 		t.Errorf("decision = %+v", decision)
+	}
+	if keys := payloadKeys(decision.Payload); !reflect.DeepEqual(keys, []string{"attestation_data", "attestation_name", "control", "type_name"}) {
+		t.Errorf("decision data_json keys = %v", keys)
 	}
 	paths := []string{}
 	for _, r := range h.srv.RequestsTo(kositest.RouteAttestations) {
@@ -139,8 +160,13 @@ func TestWritesValidateBeforeSending(t *testing.T) {
 			`kosli: decision "d" is not valid: say whether it is compliant (Compliant must be set)`},
 		{"custom without a type", func() error { return h.c.AttestCustom(ctx(t), "promo", "r1", kosli.Attestation{Name: "m"}) },
 			`kosli: custom attestation type "" is not valid: a custom attestation needs its type's name`},
-		{"attestation without a name", func() error { return h.c.AttestDecision(ctx(t), "promo", "r1", kosli.Attestation{Compliant: yes()}) },
-			`kosli: attestation name "" is not valid: it must not be empty`},
+		{"attestation without a name", func() error {
+			return h.c.AttestDecision(ctx(t), "promo", "r1", kosli.Attestation{Compliant: yes(), Control: "release-approved"})
+		}, `kosli: attestation name "" is not valid: it must not be empty`},
+		{"decision without a control", func() error {
+			return h.c.AttestDecision(ctx(t), "promo", "r1", kosli.Attestation{Name: "d", Compliant: yes()})
+		},
+			`kosli: decision control "" is not valid: a decision needs the identifier of the control it is for`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			err := c.call()
@@ -180,7 +206,7 @@ func TestWriteRetries(t *testing.T) {
 			requests: 1, wantError: "Kosli at {host} did not answer POST /api/v2/attestations/cyber-dojo/production-promotion/trail/release-42/generic within 50ms"},
 		{name: "a 404 names the trail",
 			script:   []kositest.Response{fail(404, `{"message": "Trail 'release-42' does not exist"}`)},
-			requests: 1, wantError: `Kosli has no trail "release-42" in flow "production-promotion" in org "cyber-dojo" (Kosli answered 404 to POST /api/v2/attestations/cyber-dojo/production-promotion/trail/release-42/generic: Trail 'release-42' does not exist)`},
+			requests: 1, wantError: `Kosli has no trail "release-42" in flow "production-promotion" in org "cyber-dojo", or not what the attestation refers to (Kosli answered 404 to POST /api/v2/attestations/cyber-dojo/production-promotion/trail/release-42/generic: Trail 'release-42' does not exist)`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			h := setup(t, func(o *kosli.Options) {
@@ -220,7 +246,7 @@ func TestWriteRetriesARefusedConnection(t *testing.T) {
 	_ = l.Close() // nothing listens there now
 	h := setup(t, func(o *kosli.Options) { o.Host = "http://" + addr + "/kosli" })
 
-	err = h.c.AttestDecision(ctx(t), "production-promotion", "release-42", kosli.Attestation{Name: "d", Compliant: yes()})
+	err = h.c.AttestDecision(ctx(t), "production-promotion", "release-42", kosli.Attestation{Name: "d", Compliant: yes(), Control: "release-approved"})
 	if !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Fatalf("err = %v", err)
 	}
@@ -232,4 +258,13 @@ func TestWriteRetriesARefusedConnection(t *testing.T) {
 		t.Errorf("%d attempts, want 4", n)
 	}
 	secrettest.AssertErrAbsent(t, err, token)
+}
+
+func payloadKeys(p map[string]any) []string {
+	keys := make([]string, 0, len(p))
+	for k := range p {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
