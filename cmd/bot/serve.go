@@ -19,6 +19,7 @@ import (
 	"github.com/release-bot/release-bot/internal/commands"
 	"github.com/release-bot/release-bot/internal/config"
 	"github.com/release-bot/release-bot/internal/drift"
+	"github.com/release-bot/release-bot/internal/evidence"
 	"github.com/release-bot/release-bot/internal/github"
 	"github.com/release-bot/release-bot/internal/kosli"
 	"github.com/release-bot/release-bot/internal/metrics"
@@ -28,6 +29,7 @@ import (
 	"github.com/release-bot/release-bot/internal/secret"
 	"github.com/release-bot/release-bot/internal/slackbot"
 	"github.com/release-bot/release-bot/internal/store"
+	"github.com/release-bot/release-bot/schema"
 )
 
 const serveHelp = `Usage: bot serve [--config FILE] [--listen ADDR] [flags]
@@ -66,6 +68,10 @@ type serveOptions struct {
 	ReplicaID string
 	// SweepEvery is how often expired releases are ended (default 1m).
 	SweepEvery time.Duration
+	// EvidencePoll is how often the evidence outbox is looked at (default
+	// 2s); EvidenceBackoff and EvidenceMaxBackoff bound the wait between
+	// attempts to deliver it (default 2s and 5m).
+	EvidencePoll, EvidenceBackoff, EvidenceMaxBackoff time.Duration
 }
 
 // replicaID names this process in leases: host, pid and a random part.
@@ -178,12 +184,22 @@ func serve(ctx context.Context, o serveOptions) error {
 	if sweep <= 0 {
 		sweep = time.Minute
 	}
+	if err := checkControls(ctx, kc, o.Config, o.Env.KosliOrg); err != nil {
+		return err
+	}
 	handler := commands.New(commands.Deps{
 		Config: o.Config, Slack: api, Kosli: kc,
 		Links: release.Links{Host: o.Env.KosliHost, Org: o.Env.KosliOrg},
 		Now:   o.Now, Logger: log, Metrics: m, KosliTimeout: o.KosliTimeout,
-		Releases: st, People: api, Gate: kc, Evidence: kc, Views: api,
+		Releases: st, People: api, Gate: kc, Views: api,
 	})
+	outbox := evidence.New(evidence.Options{
+		Store: st, Kosli: kc, People: api, Config: o.Config, PromotionSchema: schema.PromotionMatrixJSON(),
+		Owner: o.ReplicaID, OnChange: handler.EvidenceChanged, Metrics: m, Now: o.Now, Logger: log,
+		Poll: o.EvidencePoll, MinBackoff: o.EvidenceBackoff, MaxBackoff: o.EvidenceMaxBackoff,
+	})
+	handler.SetEvidence(outbox)
+	background = append(background, outbox.Run)
 	if o.Config.HasWorkflows() {
 		gopts := github.Options{BaseURL: o.Env.GitHubAPIURL, Token: o.Env.GitHubToken, Logger: log, UserAgent: "release-bot/" + version, Clock: o.Now}
 		if o.Env.UsesGitHubApp() {
@@ -219,7 +235,8 @@ func serve(ctx context.Context, o serveOptions) error {
 				}
 				return nil
 			},
-			"redis": st.Ping,
+			"redis":          st.Ping,
+			"kosli-controls": controlsCheck(kc, o.Config, o.Env.KosliOrg),
 		},
 	})
 	if err != nil {

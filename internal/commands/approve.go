@@ -12,7 +12,6 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/release-bot/release-bot/internal/config"
-	"github.com/release-bot/release-bot/internal/kosli"
 	"github.com/release-bot/release-bot/internal/release"
 	"github.com/release-bot/release-bot/internal/store"
 )
@@ -50,13 +49,6 @@ func (h *Handler) approveClick(ctx context.Context, c *click) string {
 		c.log.Info().Str("reason", string(refusal.Reason)).Msg("approval refused")
 		return refusal.Text
 	}
-	if r.Evidence != nil && !r.Evidence.Recorded {
-		if r, err = h.retryEvidence(ctx, r, p); err != nil {
-			return fmt.Sprintf(":warning: The release's evidence is not recorded in Kosli yet (%s), so it cannot be approved. Try again in a minute.",
-				esc(truncate(r.Evidence.LastError, 200)))
-		}
-		h.refresh(ctx, r)
-	}
 	res, err := h.d.Releases.Approve(ctx, id, release.Approval{UserID: who.UserID, At: now, Digest: digest})
 	if err != nil {
 		ref := newRef()
@@ -77,11 +69,9 @@ func (h *Handler) approveClick(ctx context.Context, c *click) string {
 	case store.NotFound:
 		return "That release no longer exists."
 	}
-	h.attest(ctx, r, p, "approval-"+who.UserID, true, map[string]any{"approver": who.UserID, "at": now.UTC(), "manifest_digest": digest})
 	r = h.afterChange(ctx, id)
 	if res.Outcome == store.Approved {
 		h.reply(ctx, r, fmt.Sprintf(":white_check_mark: <@%s> approved (%d of %d). The release is approved.", who.UserID, res.Count, res.Required))
-		h.attestDecision(ctx, r, p)
 		h.ship(ctx, r, p, c.log)
 		return ""
 	}
@@ -165,54 +155,6 @@ func (h *Handler) clicker(ctx context.Context, userID, teamID string) (release.C
 		}
 	}
 	return c, nil
-}
-
-// retryEvidence records the evidence a release is missing.
-func (h *Handler) retryEvidence(ctx context.Context, r *release.Release, p *config.Pipeline) (*release.Release, error) {
-	data, err := h.d.Releases.Manifest(ctx, r.ID)
-	if err != nil {
-		return r, err
-	}
-	m, err := release.ParseManifest(data)
-	if err != nil {
-		return r, err
-	}
-	return h.recordEvidence(ctx, r, m, data, p)
-}
-
-// attest records one decision on the release's trail; a failure is logged
-// and said in the thread, and does not undo the decision.
-func (h *Handler) attest(ctx context.Context, r *release.Release, p *config.Pipeline, name string, compliant bool, data map[string]any) {
-	if h.d.Evidence == nil || r.Evidence == nil {
-		return
-	}
-	err := h.d.Evidence.AttestGeneric(ctx, r.Evidence.Flow, r.Evidence.Trail, kosli.Attestation{
-		Name: name, Compliant: &compliant, UserData: data,
-		Annotations: map[string]string{"manifest_digest": r.ManifestDigest, "pipeline": p.Name},
-	})
-	if err != nil {
-		h.d.Logger.Error().Err(err).Str("release_id", r.ID).Str("attestation", name).Msg("attestation failed")
-		h.reply(ctx, r, fmt.Sprintf(":warning: Could not record `%s` in Kosli: %s.", name, esc(evidenceProblem(err))))
-	}
-}
-
-// attestDecision records the approval decision on the trail.
-func (h *Handler) attestDecision(ctx context.Context, r *release.Release, p *config.Pipeline) {
-	// No control configured records no decision (config.Evidence.Control);
-	// kosli.AttestDecision now needs the control, which it used to hard-code.
-	if h.d.Evidence == nil || r.Evidence == nil || p.Evidence.Control == "" {
-		return
-	}
-	yes := true
-	err := h.d.Evidence.AttestDecision(ctx, r.Evidence.Flow, r.Evidence.Trail, kosli.Attestation{
-		Name: "release-decision", Compliant: &yes, Control: p.Evidence.Control,
-		UserData:    map[string]any{"approvers": r.Approvers(), "manifest_digest": r.ManifestDigest, "required": r.Required},
-		Annotations: map[string]string{"manifest_digest": r.ManifestDigest, "pipeline": p.Name},
-	})
-	if err != nil {
-		h.d.Logger.Error().Err(err).Str("release_id", r.ID).Msg("decision attestation failed")
-		h.reply(ctx, r, fmt.Sprintf(":warning: Could not record the decision in Kosli: %s.", esc(evidenceProblem(err))))
-	}
 }
 
 // rejectClick opens the dialog that asks for a reason; the rejection happens
@@ -356,7 +298,7 @@ func (h *Handler) rejectSubmitted(ctx context.Context, cb slack.InteractionCallb
 }
 
 func (h *Handler) reject(ctx context.Context, r *release.Release, p *config.Pipeline, userID, reason string) string {
-	updated, err := h.d.Releases.Reject(ctx, r.ID, release.Decision{UserID: userID, At: h.d.Now(), Reason: reason})
+	updated, err := h.d.Releases.Reject(ctx, r.ID, release.Decision{UserID: userID, At: h.d.Now(), Reason: reason}, h.decision(release.Rejected, userID, reason))
 	if err != nil {
 		var conflict *store.ConflictError
 		if errors.As(err, &conflict) {
@@ -367,7 +309,7 @@ func (h *Handler) reject(ctx context.Context, r *release.Release, p *config.Pipe
 		return somethingWrong(ref)
 	}
 	h.d.Logger.Info().Str("release_id", r.ID).Str("by", userID).Msg("release rejected")
-	h.attest(ctx, updated, p, "rejection", false, map[string]any{"by": userID, "at": h.d.Now().UTC(), "reason": reason, "manifest_digest": r.ManifestDigest})
+	h.wakeEvidence()
 	if reason == "" {
 		reason = "no reason given"
 	}

@@ -8,7 +8,6 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/release-bot/release-bot/internal/config"
-	"github.com/release-bot/release-bot/internal/kosli"
 	"github.com/release-bot/release-bot/internal/release"
 	"github.com/release-bot/release-bot/internal/store"
 )
@@ -22,7 +21,7 @@ type Releases interface {
 	Active(ctx context.Context, pipeline string) (*release.Release, error)
 	List(ctx context.Context, pipeline string, limit int) ([]*release.Release, error)
 	Approve(ctx context.Context, id string, a release.Approval) (store.ApproveResult, error)
-	Reject(ctx context.Context, id string, d release.Decision) (*release.Release, error)
+	Reject(ctx context.Context, id string, d release.Decision, also ...func(*release.Release)) (*release.Release, error)
 	Transition(ctx context.Context, id string, to release.State, opts store.TransitionOpts) (*release.Release, error)
 	Amend(ctx context.Context, id string, version int64, update func(*release.Release)) (*release.Release, error)
 }
@@ -39,16 +38,6 @@ type People interface {
 type Views interface {
 	OpenView(ctx context.Context, triggerID string, view slack.ModalViewRequest) error
 }
-
-// EvidenceRecorder writes a release's evidence on a Kosli trail.
-type EvidenceRecorder interface {
-	EnsureFlow(ctx context.Context, name, description string) error
-	BeginTrail(ctx context.Context, flow string, t kosli.Trail) error
-	AttestGeneric(ctx context.Context, flow, trail string, a kosli.Attestation) error
-	AttestDecision(ctx context.Context, flow, trail string, a kosli.Attestation) error
-}
-
-var _ EvidenceRecorder = (*kosli.Client)(nil)
 
 // Dispatcher starts an approved release's promotion, once, and follows it;
 // it answers in the release's thread. Cancel stops a release being deployed.

@@ -42,13 +42,14 @@ type Deps struct {
 	Metrics      *metrics.Metrics
 
 	// Releases keeps release state (the store); People says who users are
-	// (Slack); Gate asks Kosli about compliance; Evidence records on Kosli
-	// trails; Dispatcher starts an approved release. Without Releases only
+	// (Slack); Gate asks Kosli about compliance; Evidence delivers each
+	// release's evidence outbox to its Kosli trail; Dispatcher starts an
+	// approved release. Without Releases only
 	// diff and help work.
 	Releases   Releases
 	People     People
 	Gate       release.ComplianceChecker
-	Evidence   EvidenceRecorder
+	Evidence   Outbox
 	Dispatcher Dispatcher
 	Views      Views
 	// GateParallel bounds the compliance checks run at once (default 8).
@@ -77,6 +78,10 @@ func New(d Deps) *Handler {
 // SetDispatcher sets the Dispatcher after construction: the dispatcher
 // answers in threads through the handler, so each needs the other.
 func (h *Handler) SetDispatcher(d Dispatcher) { h.d.Dispatcher = d }
+
+// SetEvidence sets the evidence outbox after construction: it tells the
+// handler when a decision is recorded, so each needs the other.
+func (h *Handler) SetEvidence(o Outbox) { h.d.Evidence = o }
 
 // invocation is one slash command being answered.
 type invocation struct {

@@ -10,7 +10,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/release-bot/release-bot/internal/config"
-	"github.com/release-bot/release-bot/internal/kosli"
 	"github.com/release-bot/release-bot/internal/release"
 	"github.com/release-bot/release-bot/internal/store"
 )
@@ -59,7 +58,7 @@ func (h *Handler) propose(ctx context.Context, inv *invocation, p *config.Pipeli
 			proposerName = u.RealName
 		}
 	}
-	ev := release.Evidence{Flow: p.Evidence.Flow, Trail: id, URL: h.d.Links.Trail(p.Evidence.Flow, id)}
+	ev := release.Evidence{Flow: p.Evidence.Flow, Trail: id, URL: h.d.Links.Trail(p.Evidence.Flow, id), Control: p.Evidence.Control}
 	m, err := release.NewManifest(plan, release.ManifestMeta{
 		ReleaseID: id, Pipeline: p.Name, CreatedAt: now, ProposerID: inv.cmd.UserID, ProposerName: proposerName, Evidence: ev,
 	})
@@ -93,7 +92,14 @@ func (h *Handler) propose(ctx context.Context, inv *invocation, p *config.Pipeli
 	if err := r.WriteDetails(det); err != nil {
 		return err
 	}
-	if err := h.d.Releases.Create(ctx, r, manifest, nil); err != nil {
+	// The evidence goes in the outbox with the release itself: the trail,
+	// every artifact with its promotion, and the manifest.
+	r.AddEvidence(release.EvidenceItem{ID: "report", Kind: release.EvidenceReport, CreatedAt: now})
+	promotions := make(map[string]json.RawMessage, len(plan.Promotions))
+	for i := range plan.Promotions {
+		promotions[plan.Promotions[i].Service] = release.MatrixItem(&plan.Promotions[i])
+	}
+	if err := h.d.Releases.Create(ctx, r, manifest, promotions); err != nil {
 		var active *store.ActiveReleaseError
 		if errors.As(err, &active) {
 			open, gerr := h.d.Releases.Get(ctx, active.ID)
@@ -106,10 +112,8 @@ func (h *Handler) propose(ctx context.Context, inv *invocation, p *config.Pipeli
 	}
 	log.Info().Str("digest", r.ManifestDigest).Int("artifacts", len(m.Artifacts)).Bool("gate_passed", gate.Passed).Msg("release proposed")
 
-	// Evidence first, so the message says where it is (or why it is not).
-	if r, err = h.recordEvidence(ctx, r, m, manifest, p); err != nil {
-		log.Warn().Err(err).Msg("evidence not recorded; approvals wait for it")
-	}
+	// Evidence first, so the message says where it is (or why it is not yet).
+	r = h.deliverNow(ctx, r)
 	msg := ReleaseMessage(ReleaseView{Release: r, Manifest: m, Rule: rule, SelfApproval: p.Approvals.AllowSelfApproval, Now: now})
 	ts, err := h.d.Slack.PostMessage(ctx, inv.cmd.ChannelID, "", msg.Text, msg.Blocks)
 	if err != nil {
@@ -125,8 +129,8 @@ func (h *Handler) propose(ctx context.Context, inv *invocation, p *config.Pipeli
 	}
 	inv.working.done(ctx)
 	h.reply(ctx, r, fmt.Sprintf("Proposed by <@%s>. Manifest `%s` (%d artifact(s)). `/release status %s` shows where it is.", r.Proposer, r.ManifestDigest, len(m.Artifacts), r.ID))
-	if !r.Evidence.Recorded {
-		h.reply(ctx, r, fmt.Sprintf(":warning: The evidence could not be recorded in Kosli (%s). Approvals wait until it is; it is retried on the next click.", esc(truncate(r.Evidence.LastError, 300))))
+	if it := r.Evidence.Item("report"); it.Status == release.EvidencePending && it.LastError != "" {
+		h.reply(ctx, r, evidenceNotice(it))
 	}
 	return nil
 }
@@ -200,68 +204,6 @@ func (h *Handler) runGate(ctx context.Context, p *config.Pipeline, m *release.Ma
 		}
 	}
 	return gate, nil
-}
-
-// recordEvidence begins the release's trail and attests the manifest on it.
-// It is safe to repeat: the trail is updated, the attestation replaced.
-func (h *Handler) recordEvidence(ctx context.Context, r *release.Release, m *release.Manifest, manifest []byte, p *config.Pipeline) (*release.Release, error) {
-	if h.d.Evidence == nil || r.Evidence == nil || r.Evidence.Recorded {
-		return r, nil
-	}
-	err := h.writeEvidence(ctx, r, m, manifest, p)
-	updated, aerr := h.d.Releases.Amend(ctx, r.ID, 0, func(x *release.Release) {
-		if x.Evidence == nil {
-			return
-		}
-		x.Evidence.Recorded = err == nil
-		x.Evidence.LastError = ""
-		if err != nil {
-			x.Evidence.LastError = evidenceProblem(err)
-		}
-	})
-	if aerr != nil {
-		return r, errors.Join(err, aerr)
-	}
-	return updated, err
-}
-
-func (h *Handler) writeEvidence(ctx context.Context, r *release.Release, m *release.Manifest, manifest []byte, p *config.Pipeline) error {
-	flow, trail := r.Evidence.Flow, r.Evidence.Trail
-	if err := h.d.Evidence.EnsureFlow(ctx, flow, "Releases of pipeline "+p.Name+" ("+p.From+" → "+p.To+"), recorded by release-bot"); err != nil {
-		return err
-	}
-	if err := h.d.Evidence.BeginTrail(ctx, flow, kosli.Trail{
-		Name:        trail,
-		Description: fmt.Sprintf("Release %s: %d artifact(s) from %s to %s", r.ID, len(m.Artifacts), p.From, p.To),
-		UserData:    map[string]any{"pipeline": p.Name, "manifest_digest": r.ManifestDigest, "proposer": r.Proposer},
-	}); err != nil {
-		return err
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(manifest, &doc); err != nil {
-		return err
-	}
-	passed := r.Gate == nil || r.Gate.Passed
-	return h.d.Evidence.AttestGeneric(ctx, flow, trail, kosli.Attestation{
-		Name: "release-manifest", Compliant: &passed, UserData: doc,
-		Description: "The release manifest as proposed: what was approved is exactly what ships",
-		Annotations: map[string]string{"manifest_digest": r.ManifestDigest, "pipeline": p.Name, "proposer": r.Proposer},
-	})
-}
-
-// evidenceProblem says in one line why Kosli did not take the evidence.
-func evidenceProblem(err error) string {
-	var api *kosli.APIError
-	var unreachable *kosli.UnreachableError
-	switch {
-	case errors.As(err, &api):
-		return fmt.Sprintf("Kosli answered HTTP %d: %s", api.Status, truncate(api.Message, 200))
-	case errors.As(err, &unreachable):
-		return "Kosli could not be reached"
-	case errors.Is(err, context.DeadlineExceeded):
-		return "Kosli did not answer in time"
-	}
-	return "the evidence could not be written"
 }
 
 // policy is the pipeline's approval rule with its groups resolved, and the

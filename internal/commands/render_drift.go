@@ -178,7 +178,7 @@ func openReleaseLine(r *release.Release, now time.Time) string {
 	if r.Channel != "" {
 		fmt.Fprintf(&b, " in <#%s>", r.Channel)
 	}
-	if r.Evidence != nil && r.Evidence.Recorded && r.Evidence.URL != "" {
+	if r.Evidence.Reported() && r.Evidence.URL != "" {
 		b.WriteString(" · " + link(r.Evidence.URL, "Kosli trail"))
 	}
 	fmt.Fprintf(&b, ". `/release status %s` shows where it is; what waits here goes out with the next release.", r.ID)

@@ -46,7 +46,7 @@ func TestDriftMessageGolden(t *testing.T) {
 	open.Open = &release.Release{
 		ID: "prod-2026-11-24-1", Pipeline: "prod", State: release.Proposed, Required: 2, Channel: "C0RELEASE01",
 		Approvals: []release.Approval{{UserID: "U0BOB000001", At: testNow}},
-		Evidence:  &release.Evidence{Flow: "prod-release", Trail: "prod-2026-11-24-1", URL: testLinks.Trail("prod-release", "prod-2026-11-24-1"), Recorded: true},
+		Evidence:  &release.Evidence{Flow: "prod-release", Trail: "prod-2026-11-24-1", URL: testLinks.Trail("prod-release", "prod-2026-11-24-1"), Items: reportRecorded},
 	}
 
 	failed := driftView(nil)

@@ -316,15 +316,19 @@ func gateLine(g *release.Gate) string {
 }
 
 func evidenceLine(e *release.Evidence) string {
-	switch {
-	case e == nil:
+	if e == nil {
 		return ":grey_question: Evidence: none"
-	case e.Recorded:
-		return ":receipt: Evidence: " + link(e.URL, "Kosli trail "+e.Trail) + " in flow `" + esc(e.Flow) + "`"
 	}
-	msg := ":warning: *Evidence not recorded yet* in Kosli flow `" + esc(e.Flow) + "`; approvals wait for it and it is retried on the next click."
-	if e.LastError != "" {
-		msg += " Last error: " + esc(truncate(e.LastError, 300))
+	decision := ""
+	if e.Control != "" {
+		decision = "; each artifact's decision is recorded for control `" + esc(e.Control) + "`"
+	}
+	if e.Reported() {
+		return ":receipt: Evidence: " + link(e.URL, "Kosli trail "+e.Trail) + " in flow `" + esc(e.Flow) + "`" + decision
+	}
+	msg := ":hourglass: *Evidence not in Kosli yet* (flow `" + esc(e.Flow) + "`): it is kept and retried until Kosli takes it" + decision + "."
+	if it := e.Item("report"); it.LastError != "" {
+		msg += " Last error: " + esc(truncate(it.LastError, 300))
 	}
 	return msg
 }

@@ -43,7 +43,7 @@ func bigRelease(t *testing.T, n, nameLen int) ReleaseView {
 	}
 	r := &release.Release{ID: m.ReleaseID, Pipeline: "prod", State: release.Proposed, Required: 2, Proposer: "U0PAT000001",
 		ManifestDigest: m.SealedDigest, Gate: gate, Version: 1, ExpiresAt: testNow.Add(24 * time.Hour),
-		Evidence: &release.Evidence{Flow: "prod-release", Trail: m.ReleaseID, URL: m.Evidence.TrailURL, Recorded: true}}
+		Evidence: &release.Evidence{Flow: "prod-release", Trail: m.ReleaseID, URL: m.Evidence.TrailURL, Items: reportRecorded}}
 	return ReleaseView{Release: r, Manifest: m, Rule: "2 approvals from @release-managers", Now: testNow}
 }
 
@@ -217,3 +217,6 @@ func TestDiffMoreHintNamesTheOrg(t *testing.T) {
 		t.Errorf("last diff message has no runnable hint:\n%s", last[max(0, len(last)-300):])
 	}
 }
+
+// reportRecorded is the outbox of a release whose trail and manifest Kosli has.
+var reportRecorded = []release.EvidenceItem{{ID: "report", Kind: release.EvidenceReport, Status: release.EvidenceRecorded}}

@@ -37,7 +37,12 @@ func (h *Handler) ship(ctx context.Context, r *release.Release, p *config.Pipeli
 		}
 		return
 	}
-	next, err := h.d.Releases.Transition(ctx, r.ID, release.Dispatching, store.TransitionOpts{From: []release.State{release.Approved}, Note: "approved; no drift"})
+	// The compliant decision is written with the move, and the dispatch
+	// waits until Kosli has it: the deploy's gate asserts it per artifact.
+	next, err := h.d.Releases.Transition(ctx, r.ID, release.Dispatching, store.TransitionOpts{
+		From: []release.State{release.Approved}, Note: "approved; no drift",
+		Update: h.decision(release.Approved, "", ""),
+	})
 	if err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			log.Info().Msg("another replica is dispatching this release")
@@ -48,13 +53,7 @@ func (h *Handler) ship(ctx context.Context, r *release.Release, p *config.Pipeli
 	}
 	h.refresh(ctx, next)
 	h.d.Metrics.Releases.WithLabelValues(string(next.State)).Inc()
-	d := h.d.Dispatcher
-	if d == nil || p.Workflow == nil {
-		d = recordOnly{h}
-	}
-	if err := d.Dispatch(ctx, next, p); err != nil {
-		log.Error().Err(err).Msg("dispatch failed")
-	}
+	h.dispatchRecorded(ctx, h.deliverNow(ctx, next), p)
 }
 
 // driftSince reads the environments again and compares them with the manifest.
@@ -127,7 +126,9 @@ func approvedAt(r *release.Release) time.Time {
 // someone else moved it first (another replica's ship), which is fine and
 // leaves the telling to them.
 func (h *Handler) toState(ctx context.Context, r *release.Release, to release.State, note string) (*release.Release, bool) {
-	next, err := h.d.Releases.Transition(ctx, r.ID, to, store.TransitionOpts{From: []release.State{release.Approved}, Note: note})
+	next, err := h.d.Releases.Transition(ctx, r.ID, to, store.TransitionOpts{
+		From: []release.State{release.Approved}, Note: note, Update: h.decision(to, "", note),
+	})
 	if err != nil {
 		h.d.Logger.Info().Err(err).Str("release_id", r.ID).Str("to", string(to)).Msg("transition not made")
 		return r, false

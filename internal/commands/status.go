@@ -62,6 +62,7 @@ func (h *Handler) status(ctx context.Context, inv *invocation, p *config.Pipelin
 	if r.Evidence != nil && r.Evidence.URL != "" {
 		fmt.Fprintf(&b, "Evidence: %s\n", link(r.Evidence.URL, "Kosli trail "+r.Evidence.Trail))
 	}
+	b.WriteString(evidenceLines(r))
 	if n := len(r.History); n > 0 {
 		last := r.History[n-1]
 		note := ""
@@ -107,7 +108,9 @@ func (h *Handler) cancel(ctx context.Context, inv *invocation, p *config.Pipelin
 		return &refusalError{text}
 	}
 	was := r.State
-	next, err := h.d.Releases.Transition(ctx, r.ID, release.Cancelled, store.TransitionOpts{By: inv.cmd.UserID, Note: "cancelled with /release cancel"})
+	next, err := h.d.Releases.Transition(ctx, r.ID, release.Cancelled, store.TransitionOpts{
+		By: inv.cmd.UserID, Note: "cancelled with /release cancel", Update: h.decision(release.Cancelled, inv.cmd.UserID, "cancelled with /release cancel"),
+	})
 	if err != nil {
 		var conflict *store.ConflictError
 		if errors.As(err, &conflict) {
@@ -122,9 +125,43 @@ func (h *Handler) cancel(ctx context.Context, inv *invocation, p *config.Pipelin
 			h.reply(ctx, next, ":warning: The release is cancelled, but its workflow run could not be cancelled: cancel it in GitHub.")
 		}
 	}
-	h.attest(ctx, next, p, "cancellation", false, map[string]any{"by": inv.cmd.UserID, "at": h.d.Now().UTC()})
+	h.wakeEvidence()
 	next = h.afterChange(ctx, r.ID)
 	h.reply(ctx, next, fmt.Sprintf(":heavy_multiplication_x: <@%s> cancelled the release.", inv.cmd.UserID))
 	h.ephemeral(ctx, inv, fmt.Sprintf("Release `%s` is cancelled.", r.ID))
 	return nil
+}
+
+// evidenceLines says, per outbox item, whether Kosli has it.
+func evidenceLines(r *release.Release) string {
+	if r.Evidence == nil || len(r.Evidence.Items) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	for _, it := range r.Evidence.Items {
+		what := string(it.Kind)
+		switch it.Kind {
+		case release.EvidenceReport:
+			what = "trail, artifacts and manifest"
+		case release.EvidenceDecision:
+			what = "decision (" + it.Cause.Label() + ") for control `" + esc(r.Evidence.Control) + "`"
+		case release.EvidenceOutcome:
+			what = "`" + esc(it.Name) + "`"
+		}
+		switch it.Status {
+		case release.EvidenceRecorded:
+			fmt.Fprintf(&b, "• :white_check_mark: %s: recorded %s\n", what, slackDate(it.DoneAt))
+		case release.EvidencePending:
+			why := ""
+			if it.LastError != "" {
+				why = fmt.Sprintf(" (%d attempt(s); last: %s)", it.Attempts, esc(truncate(it.LastError, 200)))
+			}
+			fmt.Fprintf(&b, "• :hourglass: %s: pending%s\n", what, why)
+		case release.EvidenceGaveUp:
+			fmt.Fprintf(&b, "• :x: %s: failed: %s\n", what, esc(truncate(it.LastError, 200)))
+		case release.EvidenceSuperseded:
+			fmt.Fprintf(&b, "• %s: superseded before it was sent\n", what)
+		}
+	}
+	return "Evidence in Kosli:\n" + b.String()
 }

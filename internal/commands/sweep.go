@@ -22,6 +22,19 @@ func (h *Handler) Sweep(ctx context.Context) {
 		if err != nil || r == nil {
 			continue
 		}
+		if r.State == release.Dispatching && (r.Run == nil || r.Run.DispatchedAt.IsZero()) {
+			// Waiting for its decision to be in Kosli, or its dispatcher went
+			// away after the decision was recorded: dispatch now (once,
+			// whoever calls it), or end it past the evidence timeout.
+			if awaitsDecision(r) && now.Sub(dispatchingAt(r)) > p.Evidence.Timeout.Duration() {
+				h.evidenceFailed(ctx, r, p, fmt.Sprintf("Kosli did not record the decision within %s", p.Evidence.Timeout))
+				continue
+			}
+			if !awaitsDecision(r) && now.Sub(dispatchingAt(r)) > resumeAfter {
+				h.dispatchRecorded(ctx, r, p)
+			}
+			continue
+		}
 		if r.State == release.Approved && len(r.History) > 0 && now.Sub(r.History[len(r.History)-1].At) > resumeAfter {
 			// Approved but never dispatched: whoever approved it went away
 			// between the two. ship is safe to repeat: its move is a
@@ -35,6 +48,7 @@ func (h *Handler) Sweep(ctx context.Context) {
 		}
 		next, err := h.d.Releases.Transition(ctx, r.ID, release.Expired, store.TransitionOpts{
 			From: []release.State{release.Proposed}, Version: r.Version, Note: "approvals ran out of time",
+			Update: h.decision(release.Expired, "", "approvals ran out of time"),
 		})
 		if err != nil {
 			continue // clicked or swept elsewhere meanwhile

@@ -38,6 +38,12 @@ type Metrics struct {
 	SocketEvents *prometheus.CounterVec
 	// Releases counts release state transitions, by the state entered.
 	Releases *prometheus.CounterVec
+	// EvidencePending is the number of releases whose evidence outbox has
+	// items not yet recorded in Kosli.
+	EvidencePending prometheus.Gauge
+	// EvidenceFailures counts failed deliveries of evidence to Kosli, by
+	// kind (report, decision, outcome) and whether it is retried or given up.
+	EvidenceFailures *prometheus.CounterVec
 }
 
 // New creates the collectors on a fresh registry, with Go and process metrics.
@@ -82,9 +88,20 @@ func New() *Metrics {
 		Releases: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "releasebot_release_transitions_total", Help: "Release state transitions, by the state entered.",
 		}, []string{"state"}),
+		EvidencePending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "releasebot_evidence_outbox_pending", Help: "Releases whose evidence outbox has items not yet recorded in Kosli.",
+		}),
+		EvidenceFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "releasebot_evidence_delivery_failures_total", Help: "Failed deliveries of evidence to Kosli, by kind and result (retried, given_up).",
+		}, []string{"kind", "result"}),
+	}
+	for _, kind := range []string{"report", "decision", "outcome"} {
+		for _, result := range []string{"retried", "given_up"} {
+			m.EvidenceFailures.WithLabelValues(kind, result) // at zero from the start, for rate()
+		}
 	}
 	reg.MustRegister(m.Envelopes, m.Acks, m.AckLatency, m.Busy, m.Duplicates, m.Commands, m.KosliCalls,
-		m.KosliLatency, m.SocketConnected, m.SocketConnections, m.SocketEvents, m.Releases,
+		m.KosliLatency, m.SocketConnected, m.SocketConnections, m.SocketEvents, m.Releases, m.EvidencePending, m.EvidenceFailures,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -88,17 +88,35 @@ func (r *Release) AddEvidence(it EvidenceItem) string {
 	return it.ID
 }
 
-// Item returns the outbox item with that id.
-func (e *Evidence) Item(id string) (EvidenceItem, bool) {
-	if e == nil {
-		return EvidenceItem{}, false
-	}
-	for _, it := range e.Items {
-		if it.ID == id {
-			return it, true
+// Item returns the outbox item with that id; the zero item when there is none.
+func (e *Evidence) Item(id string) EvidenceItem {
+	if e != nil {
+		for _, it := range e.Items {
+			if it.ID == id {
+				return it
+			}
 		}
 	}
-	return EvidenceItem{}, false
+	return EvidenceItem{}
+}
+
+// PendingItems returns the items still to be delivered, in order.
+func (e *Evidence) PendingItems() []EvidenceItem {
+	if e == nil {
+		return nil
+	}
+	var out []EvidenceItem
+	for _, it := range e.Items {
+		if it.Status == EvidencePending {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// Reported reports whether the trail and the manifest are in Kosli.
+func (e *Evidence) Reported() bool {
+	return e.Item("report").Status == EvidenceRecorded
 }
 
 // Pending reports whether any item still waits to be delivered.

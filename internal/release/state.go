@@ -145,10 +145,6 @@ type Evidence struct {
 	Flow  string `json:"flow"`
 	Trail string `json:"trail"`
 	URL   string `json:"url,omitempty"`
-	// Recorded is true once the manifest is attested on the trail.
-	Recorded bool `json:"recorded"`
-	// LastError is what went wrong the last time recording was tried, for the thread.
-	LastError string `json:"last_error,omitempty"`
 	// Control is the Kosli control the decisions are recorded for; empty
 	// records none.
 	Control string `json:"control,omitempty"`

@@ -117,11 +117,12 @@ func TestReleaseJSONRoundTrip(t *testing.T) {
 		Approvals: []release.Approval{{UserID: "U2", At: t0, Digest: "sha256:abc"}},
 		Rejection: &release.Decision{UserID: "U3", At: t0, Reason: "no"},
 		Channel:   "C0123456789", MessageTS: "1700000000.000100",
-		Gate:     &release.Gate{Mode: release.GateWarn, Results: []release.Compliance{{Fingerprint: "f", Environment: "aws-prod"}}},
-		Evidence: &release.Evidence{Flow: "production-promotion", Trail: "prod-2026-11-24-1", Recorded: true},
-		Run:      &release.Run{ID: 42, HTMLURL: "https://github.com/o/r/actions/runs/42", DispatchedAt: t0},
-		Details:  json.RawMessage(`{"k":1}`),
-		History:  []release.Transition{{To: release.Proposed, At: t0, By: "U1"}, {From: release.Proposed, To: release.Approved, At: t0}},
+		Gate: &release.Gate{Mode: release.GateWarn, Results: []release.Compliance{{Fingerprint: "f", Environment: "aws-prod"}}},
+		Evidence: &release.Evidence{Flow: "production-promotion", Trail: "prod-2026-11-24-1", Control: "release-approved",
+			Items: []release.EvidenceItem{{ID: "report", Kind: release.EvidenceReport, Status: release.EvidenceRecorded, CreatedAt: t0, DoneAt: t0}}},
+		Run:     &release.Run{ID: 42, HTMLURL: "https://github.com/o/r/actions/runs/42", DispatchedAt: t0},
+		Details: json.RawMessage(`{"k":1}`),
+		History: []release.Transition{{To: release.Proposed, At: t0, By: "U1"}, {From: release.Proposed, To: release.Approved, At: t0}},
 	}
 	b, err := json.Marshal(r)
 	if err != nil {
@@ -165,10 +166,10 @@ func TestANewDecisionSupersedesOneNotYetRecorded(t *testing.T) {
 	if approved == stale {
 		t.Fatalf("two decisions share the id %q", stale)
 	}
-	if it, _ := r.Evidence.Item(approved); it.Status != release.EvidenceSuperseded {
+	if it := r.Evidence.Item(approved); it.Status != release.EvidenceSuperseded {
 		t.Errorf("the approval's decision is %s after a later one, want superseded", it.Status)
 	}
-	if it, _ := r.Evidence.Item("report"); it.Status != release.EvidencePending {
+	if it := r.Evidence.Item("report"); it.Status != release.EvidencePending {
 		t.Errorf("the report is %s, want pending: only decisions supersede each other", it.Status)
 	}
 	r.AddEvidence(release.EvidenceItem{ID: "report", Kind: release.EvidenceReport})

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -18,10 +17,12 @@ import (
 //   - evidence:due, a sorted set of release ids by when their outbox is next
 //     due, added to by the scripts that write pending items;
 //   - release:<id>:evidence, a hash holding the promotion entries (written at
-//     creation) and one "done:<step>" field per request Kosli took, so that a
-//     delivery cut short resumes where it stopped and sends nothing twice.
+//     creation), a "tried:<step>" field before each request that may take
+//     effect and a "done:<step>" field once Kosli took it, so that a delivery
+//     cut short resumes where it stopped, and a step whose answer was lost is
+//     looked for in Kosli before it is sent again.
 
-func (s *Store) dueKey() string              { return s.prefix + "evidence:due" }
+func (s *Store) dueKey() string               { return s.prefix + "evidence:due" }
 func (s *Store) evidenceKey(id string) string { return s.releaseKey(id) + ":evidence" }
 
 // EvidenceLease names the lease one deliverer holds on a release's outbox.
@@ -79,29 +80,30 @@ func (s *Store) EvidencePromotions(ctx context.Context, id string) (map[string]j
 	return out, nil
 }
 
-// EvidenceSteps returns the steps of release id's outbox Kosli has taken.
-func (s *Store) EvidenceSteps(ctx context.Context, id string) (map[string]bool, error) {
+// EvidenceMarks returns the marks of release id's outbox ("tried:<step>",
+// "done:<step>").
+func (s *Store) EvidenceMarks(ctx context.Context, id string) (map[string]bool, error) {
 	fields, err := s.rdb.HKeys(ctx, s.evidenceKey(id)).Result()
 	if err != nil {
-		return nil, fmt.Errorf("release %s evidence steps: %w", id, err)
+		return nil, fmt.Errorf("release %s evidence marks: %w", id, err)
 	}
-	done := map[string]bool{}
+	marks := map[string]bool{}
 	for _, f := range fields {
-		if step, ok := strings.CutPrefix(f, "done:"); ok {
-			done[step] = true
+		if f != "promotions" {
+			marks[f] = true
 		}
 	}
-	return done, nil
+	return marks, nil
 }
 
-// MarkEvidenceStep records that Kosli took step of release id's outbox,
-// if owner still holds the outbox's lease; false when it does not (another
+// MarkEvidence sets mark (e.g. "done:<step>") on release id's outbox, if
+// owner still holds the outbox's lease; false when it does not (another
 // deliverer took over, and this one must stop).
-func (s *Store) MarkEvidenceStep(ctx context.Context, id, step, owner string) (bool, error) {
+func (s *Store) MarkEvidence(ctx context.Context, id, mark, owner string) (bool, error) {
 	n, err := markStepScript.Run(ctx, s.rdb, []string{s.leaseKey(EvidenceLease(id)), s.evidenceKey(id)},
-		owner, "done:"+step).Int()
+		owner, mark).Int()
 	if err != nil {
-		return false, fmt.Errorf("release %s evidence step %s: %w", id, step, err)
+		return false, fmt.Errorf("release %s evidence mark %s: %w", id, mark, err)
 	}
 	return n == 1, nil
 }

@@ -85,20 +85,20 @@ func TestOnlyTheLeaseHolderMarksAStep(t *testing.T) {
 	both(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		r := mustCreate(t, e, proposal("prod", 1, 1))
-		if ok, err := e.MarkEvidenceStep(ctx, r.ID, "trail", "a"); err != nil || ok {
+		if ok, err := e.MarkEvidence(ctx, r.ID, "done:trail", "a"); err != nil || ok {
 			t.Fatalf("mark without the lease = %v, %v; want false", ok, err)
 		}
 		if ok, _ := e.AcquireLease(ctx, store.EvidenceLease(r.ID), "a", time.Minute); !ok {
 			t.Fatal("lease not acquired")
 		}
-		if ok, err := e.MarkEvidenceStep(ctx, r.ID, "trail", "a"); err != nil || !ok {
+		if ok, err := e.MarkEvidence(ctx, r.ID, "done:trail", "a"); err != nil || !ok {
 			t.Fatalf("mark by the holder = %v, %v", ok, err)
 		}
-		if ok, _ := e.MarkEvidenceStep(ctx, r.ID, "flow", "b"); ok {
+		if ok, _ := e.MarkEvidence(ctx, r.ID, "done:flow", "b"); ok {
 			t.Fatal("another owner marked a step")
 		}
-		steps, err := e.EvidenceSteps(ctx, r.ID)
-		if err != nil || len(steps) != 1 || !steps["trail"] {
+		steps, err := e.EvidenceMarks(ctx, r.ID)
+		if err != nil || len(steps) != 1 || !steps["done:trail"] {
 			t.Fatalf("steps = %v, %v", steps, err)
 		}
 	})

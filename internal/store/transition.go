@@ -64,8 +64,9 @@ func (s *Store) Amend(ctx context.Context, id string, version int64, update func
 	})
 }
 
-// Reject ends a proposed release with d as its rejection.
-func (s *Store) Reject(ctx context.Context, id string, d release.Decision) (*release.Release, error) {
+// Reject ends a proposed release with d as its rejection; also, when given,
+// changes the body in the same compare-and-set (e.g. its evidence).
+func (s *Store) Reject(ctx context.Context, id string, d release.Decision, also ...func(*release.Release)) (*release.Release, error) {
 	if d.At.IsZero() {
 		d.At = s.now()
 	}
@@ -76,6 +77,9 @@ func (s *Store) Reject(ctx context.Context, id string, d release.Decision) (*rel
 		Update: func(r *release.Release) {
 			rej := d
 			r.Rejection = &rej
+			for _, f := range also {
+				f(r)
+			}
 		},
 	})
 }

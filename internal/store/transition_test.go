@@ -209,16 +209,16 @@ func TestAmend(t *testing.T) {
 		ctx := context.Background()
 		r := mustCreate(t, e, proposal("prod", 1, 2))
 		got, err := e.Amend(ctx, r.ID, 1, func(r *release.Release) {
-			r.Evidence.Recorded = true
+			r.Evidence.URL = "https://app.kosli.com/trail"
 			r.State = release.Succeeded // store-owned: discarded
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.State != release.Proposed || got.Version != 2 || !got.Evidence.Recorded || len(got.History) != 1 {
+		if got.State != release.Proposed || got.Version != 2 || got.Evidence.URL == "" || len(got.History) != 1 {
 			t.Errorf("Amend returned %s v%d %+v", got.State, got.Version, got.Evidence)
 		}
-		if stored := mustGet(t, e, r.ID); !stored.Evidence.Recorded || stored.State != release.Proposed || len(stored.History) != 1 {
+		if stored := mustGet(t, e, r.ID); stored.Evidence.URL == "" || stored.State != release.Proposed || len(stored.History) != 1 {
 			t.Errorf("stored %+v", stored)
 		}
 		if _, err := e.Amend(ctx, r.ID, 1, func(*release.Release) {}); !errors.Is(err, store.ErrConflict) {
