@@ -73,7 +73,7 @@ func TestControlsAsTheServerKeepsThem(t *testing.T) {
 	srv.AddControl("third", "Third")
 	status, body := get(t, srv, "/api/v2/controls/cyber-dojo", url.Values{"page": {"2"}, "per_page": {"2"}})
 	var page struct {
-		Controls                      []map[string]any
+		Controls                     []map[string]any
 		Page, TotalPages, TotalCount int
 	}
 	var raw map[string]json.RawMessage
