@@ -13,7 +13,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/release-bot/release-bot/internal/mapfile"
 	"github.com/release-bot/release-bot/internal/release"
 )
 
@@ -49,21 +48,7 @@ func runPlan(ctx context.Context, args []string, io stdio, getenv func(string) s
 		return exitUsage
 	}
 	f := planFlags{from: *from, to: *to, diffFile: *diffFile, org: *org, host: *host, services: services, output: *output}
-	code := exitOK
-	// The diff file is mapped into memory, and the plan's strings are slices
-	// of it: if the file shrinks meanwhile, say so rather than crash.
-	if err := mapfile.Guard(func() error {
-		code = plan(ctx, f, io, getenv, now)
-		return nil
-	}); err != nil {
-		name := f.diffFile
-		if name == "-" {
-			name = "stdin"
-		}
-		errorf(io.err, "bot plan: %s: %v", name, err)
-		return exitUsage
-	}
-	return code
+	return plan(ctx, f, io, getenv, now)
 }
 
 // planFlags is what `bot plan` was asked, once its flags are checked.
@@ -175,38 +160,24 @@ func (e *usageError) Error() string { return e.msg }
 
 func readDiffFile(name string, stdin io.Reader) (release.Diff, error) {
 	var (
-		data string
+		data []byte
 		err  error
 	)
 	if name == "-" {
-		if f, ok := stdin.(*os.File); ok {
-			data, err = mapfile.ReadString(f)
-		} else {
-			var b strings.Builder
-			_, err = io.Copy(&b, stdin)
-			data = b.String()
-		}
-		if err != nil {
+		if data, err = io.ReadAll(stdin); err != nil {
 			return release.Diff{}, fmt.Errorf("reading stdin: %v", err)
 		}
 		name = "stdin"
-	} else {
-		f, err := os.Open(name)
-		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				return release.Diff{}, fmt.Errorf("%s: no such file", name)
-			}
-			return release.Diff{}, fmt.Errorf("%s: %v", name, errors.Unwrap(err))
+	} else if data, err = os.ReadFile(name); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return release.Diff{}, fmt.Errorf("%s: no such file", name)
 		}
-		defer f.Close()
-		if data, err = mapfile.ReadString(f); err != nil {
-			if u := errors.Unwrap(err); u != nil {
-				err = u
-			}
-			return release.Diff{}, fmt.Errorf("%s: %v", name, err)
+		if u := errors.Unwrap(err); u != nil {
+			err = u
 		}
+		return release.Diff{}, fmt.Errorf("%s: %v", name, err)
 	}
-	d, err := release.ParseDiffString(data)
+	d, err := release.ParseDiff(data)
 	if err != nil {
 		return release.Diff{}, fmt.Errorf("%s: %v", name, err)
 	}

@@ -63,3 +63,18 @@ func TestGenerateDiffIsValid(t *testing.T) {
 		t.Fatalf("promotions %d refused %v", len(p.Promotions), p.Refusals())
 	}
 }
+
+// BenchmarkParseDiff is the decoding alone, on the diff BenchmarkPlanMatrix reads.
+func BenchmarkParseDiff(b *testing.B) {
+	data, err := json.Marshal(releasetest.GenerateDiff(5000))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := release.ParseDiff(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -4,11 +4,15 @@
 package release
 
 import (
-	"encoding/json"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Diff is Kosli's comparison of two environment snapshots, as returned by
@@ -68,18 +72,28 @@ func blank(s string) bool {
 // Timestamp is Unix seconds that decodes from an integer, a float or null.
 type Timestamp int64
 
-// UnmarshalJSON accepts 1740904271, 1740904271.5 and null.
+// UnmarshalJSON accepts 1740904271, 1740904271.5 and null. b is one valid
+// JSON value, so a number's text is one strconv.ParseFloat accepts.
 func (t *Timestamp) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
 		*t = 0
 		return nil
 	}
-	var f float64
-	if err := json.Unmarshal(b, &f); err != nil {
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
 		return fmt.Errorf("most_recent_timestamp: want seconds, got %.40s", b)
 	}
 	*t = Timestamp(int64(f))
 	return nil
+}
+
+// UnmarshalJSONFrom is UnmarshalJSON in the interface json/v2 prefers.
+func (t *Timestamp) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	v, err := dec.ReadValue()
+	if err != nil {
+		return err
+	}
+	return t.UnmarshalJSON(v)
 }
 
 // ErrMalformedDiff is wrapped by every DecodeDiff error.
@@ -95,47 +109,68 @@ func DecodeDiff(r io.Reader) (Diff, error) {
 	return ParseDiff(data)
 }
 
-// ParseDiff is DecodeDiff for bytes already in memory. The strings of the
-// result share one copy of data.
-func ParseDiff(data []byte) (Diff, error) { return ParseDiffString(string(data)) }
+// rawSide and rawGroup tell an absent or null key (nil) from an empty one.
+type rawSide struct {
+	SnapshotID *string     `json:"snapshot_id"`
+	Artifacts  *[]Artifact `json:"artifacts"`
+}
 
-// ParseDiffString is ParseDiff without the copy: the strings of the result
-// are slices of data.
-func ParseDiffString(data string) (Diff, error) {
-	trimmed := strings.TrimLeft(data, " \t\r\n")
+type rawGroup struct {
+	Artifacts *[]Artifact `json:"artifacts"`
+}
+
+// ParseDiff is DecodeDiff for bytes already in memory.
+func ParseDiff(data []byte) (Diff, error) {
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
 	if len(trimmed) == 0 {
 		return Diff{}, fmt.Errorf("%w: empty input", ErrMalformedDiff)
 	}
 	if trimmed[0] != '{' {
 		return Diff{}, fmt.Errorf("%w: want a JSON object, got %s", ErrMalformedDiff, describeStart(trimmed))
 	}
-	parts, err := scanDiff(data)
-	if err != nil {
+	var raw struct {
+		Source     *rawSide  `json:"snappish1"`
+		Target     *rawSide  `json:"snappish2"`
+		Changed    *rawGroup `json:"changed"`
+		NotChanged *rawGroup `json:"not-changed"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		// A wrong type can be met before the input turns out not to be
+		// JSON at all (cut short, say): the latter is what to report.
+		var syntax *jsontext.SyntacticError
+		if errors.As(err, &syntax) {
+			return Diff{}, fmt.Errorf("%w: invalid JSON: %v", ErrMalformedDiff, err)
+		}
+		if serr := jsontext.NewDecoder(bytes.NewReader(data)).SkipValue(); serr != nil {
+			return Diff{}, fmt.Errorf("%w: invalid JSON: %v", ErrMalformedDiff, serr)
+		}
 		return Diff{}, fmt.Errorf("%w: %v", ErrMalformedDiff, err)
 	}
 	names := [4]string{"snappish1", "snappish2", "changed", "not-changed"}
 	var missing []string
-	for i, p := range parts {
-		if !p.present {
+	for i, present := range []bool{raw.Source != nil, raw.Target != nil, raw.Changed != nil, raw.NotChanged != nil} {
+		if !present {
 			missing = append(missing, `"`+names[i]+`"`)
 		}
 	}
 	if len(missing) > 0 {
 		return Diff{}, fmt.Errorf("%w: missing key %s", ErrMalformedDiff, strings.Join(missing, ", "))
 	}
-	for i, p := range parts {
-		if i < 2 && !p.idSet {
+	for i, s := range []*rawSide{raw.Source, raw.Target} {
+		if s.SnapshotID == nil {
 			return Diff{}, fmt.Errorf("%w: missing key %q in %q", ErrMalformedDiff, "snapshot_id", names[i])
 		}
-		if !p.artifactsSet {
+	}
+	for i, a := range []*[]Artifact{raw.Source.Artifacts, raw.Target.Artifacts, raw.Changed.Artifacts, raw.NotChanged.Artifacts} {
+		if a == nil {
 			return Diff{}, fmt.Errorf("%w: missing key %q in %q (or null)", ErrMalformedDiff, "artifacts", names[i])
 		}
 	}
 	d := Diff{
-		Source:     Side{SnapshotID: parts[0].id, Artifacts: parts[0].artifacts},
-		Target:     Side{SnapshotID: parts[1].id, Artifacts: parts[1].artifacts},
-		Changed:    Group{Artifacts: parts[2].artifacts},
-		NotChanged: Group{Artifacts: parts[3].artifacts},
+		Source:     Side{SnapshotID: *raw.Source.SnapshotID, Artifacts: *raw.Source.Artifacts},
+		Target:     Side{SnapshotID: *raw.Target.SnapshotID, Artifacts: *raw.Target.Artifacts},
+		Changed:    Group{Artifacts: *raw.Changed.Artifacts},
+		NotChanged: Group{Artifacts: *raw.NotChanged.Artifacts},
 	}
 	if err := d.validate(); err != nil {
 		return Diff{}, err
@@ -157,7 +192,7 @@ func (d Diff) validate() error {
 	return nil
 }
 
-func describeStart(data string) string {
+func describeStart(data []byte) string {
 	switch data[0] {
 	case '[':
 		return "an array"

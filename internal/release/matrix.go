@@ -138,11 +138,7 @@ func appendPyString(b []byte, parts ...string) []byte {
 
 // appendPyChars appends s escaped, without quotes.
 func appendPyChars(b []byte, s string) []byte {
-	start := 0
-	i := plainRun(s, 0, true)
-	if i == len(s) {
-		return append(b, s...)
-	}
+	start, i := 0, 0
 	for i < len(s) {
 		c := s[i]
 		if c >= 0x20 && c < 0x7f && c != '"' && c != '\\' {
