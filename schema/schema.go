@@ -1,25 +1,24 @@
 // Package schema holds release-bot's JSON Schemas (2020-12) and validates
 // documents against them: the release manifest, and one promotion of the
-// default workflow matrix. The schemas are embedded, compiled once, and
-// assert formats (date-time, uri), so what passes here passes any validator
-// that asserts formats.
-//
-// It validates with its own code, not a general-purpose validator: the one
-// we used, github.com/santhosh-tekuri/jsonschema, compiles every draft's
-// meta-schema in its package init, which every start of the bot would pay
-// for. Our two schemas are fixed and ours, so a small validator for the
-// keywords they use is enough; compiling refuses any other keyword, so a
-// schema edit cannot silently weaken validation, and a differential test
-// against santhosh-tekuri/jsonschema keeps the verdicts and the messages
-// honest.
+// default workflow matrix. The schemas are embedded, compiled once on first
+// use by github.com/santhosh-tekuri/jsonschema, and assert formats
+// (date-time, uri), so what passes here passes any validator that asserts
+// formats.
 package schema
 
 import (
 	"bytes"
 	_ "embed"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 )
 
 // The schemas' $id, under which they are published.
@@ -42,11 +41,30 @@ func ReleaseManifestJSON() []byte { return bytes.Clone(releaseManifest) }
 func PromotionJSON() []byte { return bytes.Clone(promotion) }
 
 // Each schema is compiled on first use, so a process that validates nothing
-// pays nothing; the compiled tree is read-only and safe for concurrent use.
+// pays nothing; a compiled schema is safe for concurrent use.
 var (
-	compiledReleaseManifest = sync.OnceValues(func() (*node, error) { return compile(ReleaseManifestID, releaseManifest) })
-	compiledPromotion       = sync.OnceValues(func() (*node, error) { return compile(PromotionID, promotion) })
+	compiledReleaseManifest = sync.OnceValues(func() (*jsonschema.Schema, error) { return compile(ReleaseManifestID, releaseManifest) })
+	compiledPromotion       = sync.OnceValues(func() (*jsonschema.Schema, error) { return compile(PromotionID, promotion) })
 )
+
+// compile compiles the schema src, published as id, asserting formats.
+func compile(id string, src []byte) (*jsonschema.Schema, error) {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(src))
+	if err != nil {
+		return nil, fmt.Errorf("schema %s: %w", id, err)
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	c.AssertFormat()
+	if err := c.AddResource(id, doc); err != nil {
+		return nil, fmt.Errorf("schema %s: %w", id, err)
+	}
+	sch, err := c.Compile(id)
+	if err != nil {
+		return nil, fmt.Errorf("schema %s: %w", id, err)
+	}
+	return sch, nil
+}
 
 // ValidateReleaseManifest checks a decoded JSON document (maps, slices,
 // strings, json.Number or float64, bools, nil) against the release manifest
@@ -59,15 +77,20 @@ func ValidateReleaseManifest(doc any) error {
 // schema. An item that breaks it gets a *ValidationError.
 func ValidatePromotion(doc any) error { return validate(PromotionID, compiledPromotion, doc) }
 
-func validate(id string, compiled func() (*node, error), doc any) error {
-	root, err := compiled()
+func validate(id string, compiled func() (*jsonschema.Schema, error), doc any) error {
+	sch, err := compiled()
 	if err != nil {
 		return err
 	}
-	problems := root.check(doc, "", nil)
-	if len(problems) == 0 {
+	err = sch.Validate(doc)
+	if err == nil {
 		return nil
 	}
+	var invalid *jsonschema.ValidationError
+	if !errors.As(err, &invalid) {
+		return err
+	}
+	problems := leaves(invalid, nil)
 	slices.SortFunc(problems, func(a, b Problem) int {
 		if c := strings.Compare(a.Pointer, b.Pointer); c != 0 {
 			return c
@@ -75,6 +98,30 @@ func validate(id string, compiled func() (*node, error), doc any) error {
 		return strings.Compare(a.Message, b.Message)
 	})
 	return &ValidationError{Schema: id, Problems: slices.Compact(problems)}
+}
+
+// english prints the library's messages; a Printer is safe for concurrent use.
+var english = message.NewPrinter(language.English)
+
+// leaves appends the causes at the bottom of e's tree, each at its JSON
+// pointer: the "allOf failed" and "if-then failed" above them say nothing
+// a person can act on.
+func leaves(e *jsonschema.ValidationError, out []Problem) []Problem {
+	if len(e.Causes) > 0 {
+		for _, c := range e.Causes {
+			out = leaves(c, out)
+		}
+		return out
+	}
+	if extra, ok := e.ErrorKind.(*kind.AdditionalProperties); ok {
+		// Listed in map order otherwise: sorted, the message is the same every time.
+		slices.Sort(extra.Properties)
+	}
+	var ptr strings.Builder
+	for _, tok := range e.InstanceLocation {
+		ptr.WriteString("/" + strings.ReplaceAll(strings.ReplaceAll(tok, "~", "~0"), "/", "~1"))
+	}
+	return append(out, Problem{Pointer: ptr.String(), Message: e.ErrorKind.LocalizedString(english)})
 }
 
 // Problem is one way a document breaks a schema.
