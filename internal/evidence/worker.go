@@ -515,13 +515,17 @@ func (d *delivery) report(ctx context.Context, it release.EvidenceItem) error {
 		return err
 	}
 	passed := d.r.Gate == nil || d.r.Gate.Passed
+	// The workflow's gate reads manifest_digest and promotions_sha256 back
+	// (kosli get attestation); Kosli's answer carries user_data, so they are
+	// there as well as in the annotations.
 	ann := map[string]string{"manifest_digest": d.r.ManifestDigest, "pipeline": d.r.Pipeline}
+	ud := map[string]any{"manifest_digest": d.r.ManifestDigest, "manifest": doc}
 	if sum := promotionsSum(d.r); sum != "" {
-		ann["promotions_sha256"] = sum
+		ann["promotions_sha256"], ud["promotions_sha256"] = sum, sum
 	}
 	return d.step(ctx, "manifest", d.foundAttestation("release-manifest", ""), func(ctx context.Context) error {
 		return k.AttestGeneric(ctx, ev.Flow, ev.Trail, kosli.Attestation{
-			Name: "release-manifest", Compliant: &passed, UserData: doc, Annotations: ann,
+			Name: "release-manifest", Compliant: &passed, UserData: ud, Annotations: ann,
 			Description: "The release manifest as proposed: what was approved is exactly what ships",
 		})
 	})
