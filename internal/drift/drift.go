@@ -13,11 +13,8 @@ package drift
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"time"
 
@@ -64,7 +61,7 @@ type Options struct {
 	Pipelines []*config.Pipeline
 	Reporter  Reporter
 	Leaser    Leaser
-	// Owner names this replica in the leases it takes; see NewOwner.
+	// Owner names this replica in the leases it takes (serve passes its replica id).
 	Owner string
 	// Clock is real time when nil.
 	Clock  Clock
@@ -106,17 +103,6 @@ func Scheduled(pipelines []*config.Pipeline) bool {
 		}
 	}
 	return false
-}
-
-// NewOwner is an owner id unique to this replica: host, process and a random part.
-func NewOwner() string {
-	host, err := os.Hostname()
-	if err != nil || host == "" {
-		host = "unknown-host"
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	return fmt.Sprintf("%s:%d:%s", host, os.Getpid(), hex.EncodeToString(b))
 }
 
 // Run runs every pipeline's schedule until ctx ends, then returns nil. A
