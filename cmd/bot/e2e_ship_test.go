@@ -133,14 +133,19 @@ func TestShipDispatch5xxIsNotRepeated(t *testing.T) {
 	}
 }
 
+// Every dispatch answered 502 with nothing created: it is sent again three
+// times, then the release fails saying so.
 func TestShipNoRunEverAppears(t *testing.T) {
 	b := startShip(t, "2", githubtest.Workflow{}, shipSetup{})
-	b.gh.Script(githubtest.RouteDispatch, githubtest.Response{Status: 502})
+	for range 4 {
+		b.gh.Script(githubtest.RouteDispatch, githubtest.Response{Status: 502})
+	}
 	ts := b.proposeAndApprove()
 	b.threadHas(ts, "no run with `prod-")
 	b.threadHas(ts, "run-name")
-	if n := len(b.gh.RequestsTo(githubtest.RouteDispatch)); n != 1 {
-		t.Errorf("%d dispatch POSTs, want exactly 1", n)
+	b.threadHas(ts, "dispatched 4 times")
+	if n := len(b.gh.RequestsTo(githubtest.RouteDispatch)); n != 4 {
+		t.Errorf("%d dispatch POSTs, want 4", n)
 	}
 }
 

@@ -211,7 +211,7 @@ func serve(ctx context.Context, o serveOptions) error {
 			return fmt.Errorf("GitHub: %w", err)
 		}
 		ro := rollout.New(rollout.Options{
-			Config: o.Config, Runs: gh, Releases: st, Thread: handler, Kosli: kc, Evidence: kc,
+			Config: o.Config, Runs: gh, Releases: st, Thread: handler, Replies: api, Kosli: kc, Evidence: kc,
 			Owner: o.ReplicaID, Now: o.Now, Logger: log,
 			Poll: o.FollowPoll, Scan: o.FollowPoll, VerifyPoll: o.FollowPoll, LeaseTTL: o.LeaseTTL, FindWithin: o.FindWithin,
 		})

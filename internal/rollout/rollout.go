@@ -13,12 +13,14 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/slack-go/slack"
 
 	"github.com/release-bot/release-bot/internal/config"
 	"github.com/release-bot/release-bot/internal/github"
 	"github.com/release-bot/release-bot/internal/kosli"
 	"github.com/release-bot/release-bot/internal/release"
 	"github.com/release-bot/release-bot/internal/retry"
+	"github.com/release-bot/release-bot/internal/slackbot"
 	"github.com/release-bot/release-bot/internal/store"
 )
 
@@ -41,7 +43,11 @@ type Releases interface {
 	Transition(ctx context.Context, id string, to release.State, opts store.TransitionOpts) (*release.Release, error)
 	Amend(ctx context.Context, id string, version int64, update func(*release.Release)) (*release.Release, error)
 	Once(ctx context.Context, key string, ttl time.Duration) (bool, error)
-	Claim(ctx context.Context, key, owner string, ttl time.Duration) (bool, error)
+	ClaimReply(ctx context.Context, key, owner string, ttl time.Duration) (store.ReplyClaim, error)
+	RenewReply(ctx context.Context, key, owner string, ttl time.Duration) (bool, error)
+	MarkReplyPosted(ctx context.Context, key, owner string) error
+	LastAttempt(ctx context.Context, key string) (store.Attempt, error)
+	SetAttempt(ctx context.Context, key string, n int, next store.Attempt, ttl time.Duration) (bool, error)
 	AcquireLease(ctx context.Context, name, owner string, ttl time.Duration) (bool, error)
 	RenewLease(ctx context.Context, name, owner string, ttl time.Duration) (bool, error)
 	ReleaseLease(ctx context.Context, name, owner string) (bool, error)
@@ -57,6 +63,14 @@ type Thread interface {
 	Refresh(ctx context.Context, id string) *release.Release
 }
 
+// ThreadReader reads a release's thread, to tell whether a reply whose
+// claim lapsed (its replica died posting it) is there already.
+type ThreadReader interface {
+	Replies(ctx context.Context, channel, threadTS string) ([]slack.Message, error)
+}
+
+var _ ThreadReader = (*slackbot.API)(nil)
+
 // Evidence records outcomes on the release's Kosli trail.
 type Evidence interface {
 	AttestGeneric(ctx context.Context, flow, trail string, a kosli.Attestation) error
@@ -71,6 +85,9 @@ type Options struct {
 	// Kosli reads what the target runs, for the verify step.
 	Kosli    release.RunningReader
 	Evidence Evidence
+	// Replies reads threads for replies that may be out already; without
+	// it such a reply is posted again.
+	Replies ThreadReader
 	// Owner names this replica in leases (hostname, pid, random).
 	Owner string
 	// Poll is the interval between looks at a run (default 15s); it backs
@@ -79,11 +96,15 @@ type Options struct {
 	Poll, MaxPoll time.Duration
 	// Scan is how often open releases are checked for a follower (default 10s).
 	Scan time.Duration
-	// LeaseTTL is how long a follower's lease lasts unrenewed (default 45s):
-	// another replica takes over that long after one dies.
+	// LeaseTTL is how long a follower's lease, and its claim on a thread
+	// reply, last unrenewed (default 45s): another replica takes over that
+	// long after one dies.
 	LeaseTTL time.Duration
 	// FindWithin is how long to look for a run GitHub did not name (default 5m).
 	FindWithin time.Duration
+	// Redispatches is how many times a dispatch GitHub answered with a 5xx
+	// is sent again when no run of it appeared within FindWithin (default 3).
+	Redispatches int
 	// VerifyPoll is the interval between looks at the target in Kosli (default 15s).
 	VerifyPoll time.Duration
 	Now        func() time.Time
@@ -98,11 +119,13 @@ type Rollout struct {
 
 	mu        sync.Mutex
 	following map[string]bool
-	// posted remembers, per release, the replies this process already sent,
-	// since a claim it holds keeps answering yes; kept until the release ends,
-	// as this replica may follow it again after losing its lease.
+	// posted remembers, per release, the replies known to be in the thread,
+	// to spare Redis a look; kept until the release ends, as this replica
+	// may follow it again after losing its lease.
 	posted map[string]map[string]bool
-	wg     sync.WaitGroup
+	// unchecked counts, per reply, the looks at its thread that failed.
+	unchecked map[string]int
+	wg        sync.WaitGroup
 }
 
 // New applies defaults.
@@ -118,6 +141,9 @@ func New(o Options) *Rollout {
 	def(&o.LeaseTTL, 45*time.Second)
 	def(&o.FindWithin, 5*time.Minute)
 	def(&o.VerifyPoll, 15*time.Second)
+	if o.Redispatches <= 0 {
+		o.Redispatches = 3
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -125,7 +151,8 @@ func New(o Options) *Rollout {
 	o.MaxPoll = min(o.MaxPoll, o.LeaseTTL/2)
 	o.Poll = min(o.Poll, o.MaxPoll)
 	o.VerifyPoll = min(o.VerifyPoll, o.LeaseTTL/2)
-	return &Rollout{o: o, wake: make(chan struct{}, 1), following: map[string]bool{}, posted: map[string]map[string]bool{}}
+	return &Rollout{o: o, wake: make(chan struct{}, 1), following: map[string]bool{},
+		posted: map[string]map[string]bool{}, unchecked: map[string]int{}}
 }
 
 const onceTTL = 30 * 24 * time.Hour
@@ -166,11 +193,10 @@ func (r *Rollout) Dispatch(ctx context.Context, rel *release.Release, p *config.
 	switch {
 	case errors.As(err, &ambiguous):
 		log.Warn().Err(err).Msg("dispatch answer lost: looking for the run")
+		r.ambiguous(ctx, rel.ID, 0, store.Attempt{N: 1, At: now}, log)
 		r.o.Thread.Reply(ctx, rel, fmt.Sprintf(":hourglass: GitHub did not confirm the dispatch of `%s`; I am looking for its run rather than dispatching twice.", wf))
 	case err != nil:
-		log.Error().Err(err).Msg("dispatch refused")
-		r.finish(ctx, rel, release.Failed, "dispatch refused", fmt.Sprintf(":x: GitHub refused to start `%s`: %s. Check that the workflow exists on `%s` with `on: workflow_dispatch` and these inputs, "+
-			"and that the token may run Actions. Nothing was deployed.", wf, dispatchProblem(err), wf.Ref))
+		r.refused(ctx, rel, wf, err, log)
 		return nil
 	case res.Found:
 		r.started(ctx, rel, github.Run{ID: res.RunID, URL: res.RunURL, HTMLURL: res.HTMLURL, Status: github.StatusQueued})
@@ -179,6 +205,13 @@ func (r *Rollout) Dispatch(ctx context.Context, rel *release.Release, p *config.
 	}
 	r.Poke()
 	return nil
+}
+
+// refused ends a release whose dispatch GitHub refused.
+func (r *Rollout) refused(ctx context.Context, rel *release.Release, wf github.Workflow, err error, log zerolog.Logger) {
+	log.Error().Err(err).Msg("dispatch refused")
+	r.finish(ctx, rel, release.Failed, "dispatch refused", fmt.Sprintf(":x: GitHub refused to start `%s`: %s. Check that the workflow exists on `%s` with `on: workflow_dispatch` and these inputs, "+
+		"and that the token may run Actions. Nothing was deployed.", wf, dispatchProblem(err), wf.Ref))
 }
 
 // started records the run on the release and moves it to deploying.

@@ -64,42 +64,6 @@ func TestDispatchProblemSaysWhatToFix(t *testing.T) {
 	}
 }
 
-// claimStore is the part of the store claim uses: an owner per key, and an
-// error on the first call, whose write landed all the same (a Redis restart).
-type claimStore struct {
-	Releases
-	owners   map[string]string
-	failOnce bool
-}
-
-func (c *claimStore) Claim(_ context.Context, key, owner string, _ time.Duration) (bool, error) {
-	if c.owners[key] == "" {
-		c.owners[key] = owner
-	}
-	if c.failOnce {
-		c.failOnce = false
-		return false, errors.New("EOF")
-	}
-	return c.owners[key] == owner, nil
-}
-
-func TestClaimSurvivesALostAnswerAndNeverRepeats(t *testing.T) {
-	st := &claimStore{owners: map[string]string{}, failOnce: true}
-	r := New(Options{Releases: st, Owner: "a", Thread: nopThread{}})
-	ctx := context.Background()
-	if !r.claim(ctx, "rel", "leg:rel:web") {
-		t.Fatal("the claim whose answer was lost is ours, and must be posted")
-	}
-	r.claimedReply(ctx, &release.Release{ID: "rel"}, "leg:rel:web", "web deployed")
-	if r.claim(ctx, "rel", "leg:rel:web") {
-		t.Fatal("a reply this process sent was claimed again")
-	}
-	other := New(Options{Releases: st, Owner: "b", Thread: nopThread{}})
-	if other.claim(ctx, "rel", "leg:rel:web") {
-		t.Fatal("another replica claimed a taken reply")
-	}
-}
-
 type nopThread struct{}
 
 func (nopThread) Reply(context.Context, *release.Release, string)  {}

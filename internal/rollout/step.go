@@ -61,10 +61,7 @@ func (r *Rollout) step(ctx context.Context, rel *release.Release, p *config.Pipe
 			return true, false
 		}
 		if !dispatched.IsZero() && now.Sub(dispatched) > r.o.FindWithin {
-			r.finish(ctx, rel, release.Failed, "no workflow run appeared", fmt.Sprintf(":x: `%s` was dispatched %s ago but no run with `%s` in its name has appeared. "+
-				"Check in GitHub that the workflow is enabled, that its `run-name` shows the `release_id` input, and the Actions tab of `%s/%s`. Nothing is known to be deployed.",
-				wf, release.HumanDuration(now.Sub(dispatched)), rel.ID, wf.Owner, wf.Repo))
-			return true, true
+			return r.noRun(ctx, rel, p, dispatched, log)
 		}
 		return false, false
 	}
@@ -99,60 +96,35 @@ func (r *Rollout) step(ctx context.Context, rel *release.Release, p *config.Pipe
 		}); err == nil {
 			r.o.Thread.Refresh(ctx, rel.ID)
 		}
-		if run.Status == github.StatusWaiting && r.claim(ctx, rel.ID, "waiting:"+rel.ID) {
-			r.claimedReply(ctx, rel, "waiting:"+rel.ID, fmt.Sprintf(":pause_button: The run is waiting for a reviewer to approve a GitHub environment: <%s|review it in GitHub>.", run.HTMLURL))
+		if run.Status == github.StatusWaiting {
+			r.replyOnce(ctx, rel, "waiting:"+rel.ID, fmt.Sprintf(":pause_button: The run is waiting for a reviewer to approve a GitHub environment: <%s|review it in GitHub>.", run.HTMLURL), log)
 		}
 	}
+	// Every artifact gets one reply: when its leg ends, or when the run
+	// ends without a leg for it. The run is concluded only once each one is
+	// in the thread: a reply another replica claimed is waited for (its
+	// claim lapses if that replica died posting it).
+	waiting := false
 	for _, a := range m.Artifacts {
 		job, ok := legs[a.Service]
-		if !ok || !job.Completed() {
+		var text string
+		switch {
+		case ok && job.Completed():
+			text = legLine(a, job)
+		case !ok && run.Completed():
+			text = fmt.Sprintf(":x: *%s*: no deploy job of the run named it, so it was not deployed.", mrkdwn.Escape(a.Service))
+		default:
 			continue
 		}
-		if key := "leg:" + rel.ID + ":" + a.Service; r.claim(ctx, rel.ID, key) {
-			changed = true
-			r.claimedReply(ctx, rel, key, legLine(a, job))
-		}
+		posted, settled := r.replyOnce(ctx, rel, "leg:"+rel.ID+":"+a.Service, text, log)
+		changed = changed || posted
+		waiting = waiting || !settled
 	}
-	if !run.Completed() {
+	if !run.Completed() || waiting {
 		return changed, false
 	}
 	r.conclude(ctx, rel, p, m, run, legs, log)
 	return true, true
-}
-
-// claimedReply posts a reply whose claim this follower holds (no one else
-// will post it; Thread.Reply sends it even if shutdown has begun), then
-// remembers it as sent.
-func (r *Rollout) claimedReply(ctx context.Context, rel *release.Release, key, text string) {
-	r.o.Thread.Reply(ctx, rel, text)
-	r.mu.Lock()
-	if r.posted[rel.ID] == nil {
-		r.posted[rel.ID] = map[string]bool{}
-	}
-	r.posted[rel.ID][key] = true
-	r.mu.Unlock()
-}
-
-// claim says whether this replica should post the reply named key: not yet
-// sent by this process, and claimed in Redis by this replica (now, or by an
-// earlier attempt whose answer was lost, as when Redis restarts mid-write).
-func (r *Rollout) claim(ctx context.Context, id, key string) bool {
-	r.mu.Lock()
-	sent := r.posted[id][key]
-	r.mu.Unlock()
-	if sent {
-		return false
-	}
-	for attempt := 0; attempt < 3; attempt++ {
-		ok, err := r.o.Releases.Claim(ctx, key, r.o.Owner, onceTTL)
-		if err == nil {
-			return ok
-		}
-		if retry.Sleep(ctx, time.Duration(attempt+1)*200*time.Millisecond) != nil {
-			return false
-		}
-	}
-	return false
 }
 
 func (r *Rollout) manifest(ctx context.Context, id string) (*release.Manifest, error) {
@@ -201,9 +173,6 @@ func (r *Rollout) conclude(ctx context.Context, rel *release.Release, p *config.
 			ok = append(ok, a.Service)
 		} else {
 			failed = append(failed, a.Service)
-			if key := "leg:" + rel.ID + ":" + a.Service; !found && r.claim(ctx, rel.ID, key) {
-				r.claimedReply(ctx, rel, key, fmt.Sprintf(":x: *%s*: no deploy job of the run named it, so it was not deployed.", mrkdwn.Escape(a.Service)))
-			}
 		}
 	}
 	if run.Conclusion == "cancelled" && len(ok) == 0 {

@@ -129,6 +129,40 @@ func (a *API) PostMessage(ctx context.Context, channel, threadTS, text string, b
 	return ts, err
 }
 
+// maxReplyPages bounds a thread read: 200 messages a page.
+const maxReplyPages = 10
+
+// Replies returns the messages of the thread under threadTS, its parent
+// first, as Slack returns them, reading at most maxReplyPages pages.
+// https://api.slack.com/methods/conversations.replies
+func (a *API) Replies(ctx context.Context, channel, threadTS string) ([]slack.Message, error) {
+	var all []slack.Message
+	cursor := ""
+	for range maxReplyPages {
+		var (
+			page    []slack.Message
+			hasMore bool
+			next    string
+		)
+		err := a.call(ctx, "conversations.replies", func(ctx context.Context) error {
+			var err error
+			page, hasMore, next, err = a.client.GetConversationRepliesContext(ctx, &slack.GetConversationRepliesParameters{
+				ChannelID: channel, Timestamp: threadTS, Cursor: cursor, Limit: 200, Inclusive: true,
+			})
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page...)
+		if !hasMore || next == "" {
+			return all, nil
+		}
+		cursor = next
+	}
+	return all, nil
+}
+
 // UpdateMessage replaces a message the bot posted.
 func (a *API) UpdateMessage(ctx context.Context, channel, ts, text string, blocks []slack.Block) error {
 	return a.call(ctx, "chat.update", func(ctx context.Context) error {

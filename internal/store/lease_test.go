@@ -168,31 +168,125 @@ func TestEmbedded(t *testing.T) {
 	}
 }
 
-func TestClaimIsOnceThatCanBeAskedAgain(t *testing.T) {
+// A reply's claim is short: one owner at a time, asked again by its owner
+// after a lost answer, renewed while posting, and marked posted for good.
+func TestReplyClaimIsOneOwnerAtATimeUntilPosted(t *testing.T) {
 	both(t, func(t *testing.T, e *env) {
 		ctx, s := context.Background(), e.Store
-		{
-			ok, err := s.Claim(ctx, "leg:r1:web", "a", time.Hour)
-			if err != nil || !ok {
-				t.Fatalf("first claim: %v %v", ok, err)
+		check := func(what string, got store.ReplyClaim, err error, want store.ReplyClaim) {
+			t.Helper()
+			if err != nil || got != want {
+				t.Fatalf("%s = %v, %v; want %v", what, got, err, want)
 			}
-			// The owner asking again (its first answer was lost) hears yes.
-			if ok, err := s.Claim(ctx, "leg:r1:web", "a", time.Hour); err != nil || !ok {
-				t.Fatalf("owner's second claim: %v %v", ok, err)
-			}
-			if ok, err := s.Claim(ctx, "leg:r1:web", "b", time.Hour); err != nil || ok {
-				t.Fatalf("another owner's claim: %v %v", ok, err)
-			}
-			// Claim and Once share the key: what Once took, a Claim cannot take.
-			if first, _ := s.Once(ctx, "leg:r1:api", time.Hour); !first {
-				t.Fatal("once")
-			}
-			if ok, _ := s.Claim(ctx, "leg:r1:api", "a", time.Hour); ok {
-				t.Fatal("claimed what Once had taken")
-			}
-			if _, err := s.Claim(ctx, "k", "", time.Hour); err == nil {
-				t.Fatal("claim without an owner")
-			}
+		}
+		c, err := s.ClaimReply(ctx, "leg:r1:web", "a", time.Minute)
+		check("first claim", c, err, store.ReplyFirst)
+		c, err = s.ClaimReply(ctx, "leg:r1:web", "a", time.Minute)
+		check("the owner asking again", c, err, store.ReplyFirst)
+		c, err = e.reopen().ClaimReply(ctx, "leg:r1:web", "b", time.Minute)
+		check("another owner's claim", c, err, store.ReplyHeld)
+		if ok, err := s.RenewReply(ctx, "leg:r1:web", "b", time.Minute); err != nil || ok {
+			t.Fatalf("another owner renewed the claim: %v %v", ok, err)
+		}
+		if ok, err := s.RenewReply(ctx, "leg:r1:web", "a", 2*time.Minute); err != nil || !ok {
+			t.Fatalf("the owner could not renew: %v %v", ok, err)
+		}
+		if d := ttl(t, e, e.prefix+"reply:claim:leg:r1:web"); d <= time.Minute {
+			t.Errorf("renewed claim lives %v", d)
+		}
+		if err := s.MarkReplyPosted(ctx, "leg:r1:web", "a"); err != nil {
+			t.Fatal(err)
+		}
+		for _, owner := range []string{"a", "b"} {
+			c, err = s.ClaimReply(ctx, "leg:r1:web", owner, time.Minute)
+			check("a claim after the posted mark by "+owner, c, err, store.ReplyPosted)
+		}
+		if d := ttl(t, e, e.prefix+"reply:leg:r1:web"); d < 29*24*time.Hour {
+			t.Errorf("the posted mark lives %v", d)
+		}
+		// A claim taken the old way (Once's key, 30 days) counts as posted.
+		if first, _ := s.Once(ctx, "leg:r1:api", time.Hour); !first {
+			t.Fatal("once")
+		}
+		c, err = s.ClaimReply(ctx, "leg:r1:api", "a", time.Minute)
+		check("a reply claimed before claims lapsed", c, err, store.ReplyPosted)
+		if _, err := s.ClaimReply(ctx, "k", "", time.Minute); err == nil {
+			t.Fatal("claim without an owner")
+		}
+	})
+}
+
+// A claim whose holder died lapses: another owner takes it and is told the
+// reply may be out already; its own retry hears the same.
+func TestReplyClaimLapses(t *testing.T) {
+	e := newMini(t)
+	ctx := context.Background()
+	if c, _ := e.ClaimReply(ctx, "leg:r1:web", "a", time.Minute); c != store.ReplyFirst {
+		t.Fatalf("first claim: %v", c)
+	}
+	e.clock.Advance(59 * time.Second)
+	if c, _ := e.ClaimReply(ctx, "leg:r1:web", "b", time.Minute); c != store.ReplyHeld {
+		t.Fatalf("taken before it lapsed: %v", c)
+	}
+	e.clock.Advance(time.Second)
+	if ok, _ := e.RenewReply(ctx, "leg:r1:web", "a", time.Minute); ok {
+		t.Error("renewed a lapsed claim")
+	}
+	for range 2 {
+		if c, err := e.ClaimReply(ctx, "leg:r1:web", "b", time.Minute); c != store.ReplyLapsed || err != nil {
+			t.Fatalf("claim after the lapse: %v %v; want ReplyLapsed", c, err)
+		}
+	}
+	// The dead owner's late mark still counts: the reply went out.
+	if err := e.MarkReplyPosted(ctx, "leg:r1:web", "a"); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := e.ClaimReply(ctx, "leg:r1:web", "b", time.Minute); c != store.ReplyPosted {
+		t.Errorf("after the mark: %v", c)
+	}
+}
+
+// An attempt record moves on by compare-and-set: of two replicas that read
+// the same attempt, one only begins the next.
+func TestAttemptsMoveOnOnce(t *testing.T) {
+	both(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		a, err := e.LastAttempt(ctx, "dispatch:r1")
+		if err != nil || a.N != 0 {
+			t.Fatalf("no record: %+v %v", a, err)
+		}
+		first := store.Attempt{N: 1, At: t0, Retryable: true}
+		if ok, err := e.SetAttempt(ctx, "dispatch:r1", 0, first, time.Hour); err != nil || !ok {
+			t.Fatalf("first: %v %v", ok, err)
+		}
+		if a, _ := e.LastAttempt(ctx, "dispatch:r1"); a != first {
+			t.Fatalf("read back %+v, want %+v", a, first)
+		}
+		var won atomic.Int32
+		var wg sync.WaitGroup
+		for range 5 {
+			wg.Go(func() {
+				ok, err := e.reopen().SetAttempt(ctx, "dispatch:r1", 1, store.Attempt{N: 2, At: t0.Add(time.Minute)}, time.Hour)
+				if err != nil {
+					t.Error(err)
+				}
+				if ok {
+					won.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		if won.Load() != 1 {
+			t.Fatalf("%d replicas began attempt 2", won.Load())
+		}
+		if a, _ := e.LastAttempt(ctx, "dispatch:r1"); a.N != 2 || a.Retryable || !a.At.Equal(t0.Add(time.Minute)) {
+			t.Errorf("attempt 2 reads %+v", a)
+		}
+		if ok, _ := e.SetAttempt(ctx, "dispatch:r1", 2, store.Attempt{N: 2, At: t0.Add(time.Minute), Retryable: true}, time.Hour); !ok {
+			t.Error("could not mark attempt 2 retryable")
+		}
+		if ok, _ := e.SetAttempt(ctx, "dispatch:r1", 1, store.Attempt{N: 2}, time.Hour); ok {
+			t.Error("a stale compare-and-set wrote")
 		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -143,4 +144,63 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
+}
+
+// hold is a Hold in place: the calls it matches wait for release.
+type hold struct {
+	match    func(url.Values) bool
+	after    bool
+	held     chan struct{} // closed when the first matching call arrives
+	heldOnce sync.Once
+	released chan struct{}
+}
+
+// Hold makes the calls of method whose values match wait until release is
+// called, the client gives up or the Server closes; held is closed when the
+// first one arrives. With after false a call waits before it takes effect,
+// and one whose client goes away meanwhile (a bot killed mid-call) has no
+// effect; with after true it takes effect (a message is posted) and only
+// its answer waits, as when a client dies before it hears back.
+func (s *Server) Hold(method string, match func(url.Values) bool, after bool) (held <-chan struct{}, release func()) {
+	h := &hold{match: match, after: after, held: make(chan struct{}), released: make(chan struct{})}
+	s.mu.Lock()
+	s.holds = append(s.holds, holdOn{method, h})
+	s.mu.Unlock()
+	var once sync.Once
+	return h.held, func() { once.Do(func() { close(h.released) }) }
+}
+
+type holdOn struct {
+	method string
+	h      *hold
+}
+
+// waitHolds waits out the holds on the call for its phase (after or
+// before taking effect). It reports false when the client went away or
+// the Server closed meanwhile.
+func (s *Server) waitHolds(r *http.Request, method string, values url.Values, after bool) bool {
+	s.mu.Lock()
+	var hs []*hold
+	for _, on := range s.holds {
+		if on.method == method && on.h.after == after && on.h.match(values) {
+			hs = append(hs, on.h)
+		}
+	}
+	s.mu.Unlock()
+	for _, h := range hs {
+		select {
+		case <-h.released:
+			continue
+		default:
+		}
+		h.heldOnce.Do(func() { close(h.held) })
+		select {
+		case <-h.released:
+		case <-r.Context().Done():
+			return false
+		case <-s.done:
+			return false
+		}
+	}
+	return true
 }

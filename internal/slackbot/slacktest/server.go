@@ -119,6 +119,7 @@ type Server struct {
 	// Web API.
 	calls  []*Call
 	faults map[string]*fault
+	holds  []holdOn
 
 	// Workspace.
 	users    map[string]User

@@ -37,6 +37,7 @@ var apiMethods = map[string]apiHandler{
 	"chat.update":           (*Server).chatUpdate,
 	"chat.postEphemeral":    (*Server).chatPostEphemeral,
 	"chat.delete":           (*Server).chatDelete,
+	"conversations.replies": (*Server).conversationsReplies,
 	"users.info":            (*Server).usersInfo,
 	"usergroups.list":       (*Server).usergroupsList,
 	"usergroups.users.list": (*Server).usergroupsUsersList,
@@ -63,6 +64,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, method string)
 	if s.injectFault(w, r, method, call) {
 		return
 	}
+	if !s.waitHolds(r, method, in.values, false) {
+		return
+	}
 
 	s.mu.Lock()
 	var resp map[string]any
@@ -80,6 +84,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, method string)
 	s.signalLocked()
 	s.mu.Unlock()
 
+	if !s.waitHolds(r, method, in.values, true) {
+		return
+	}
 	if code != "" {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": code})
 		return
