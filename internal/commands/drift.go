@@ -97,6 +97,7 @@ func (h *Handler) targetCompliance(ctx context.Context, log zerolog.Logger, p *c
 				return nil
 			}
 			c.Fingerprint, c.Environment = fp, p.To
+			c.MarkOwnControl(p.Evidence.Control)
 			results[i] = &c
 			return nil
 		})

@@ -190,6 +190,7 @@ func (h *Handler) runGate(ctx context.Context, p *config.Pipeline, m *release.Ma
 				return &kosliError{err: err, from: p.From, to: p.To}
 			}
 			res.Fingerprint, res.Environment = c.fp, c.env
+			res.MarkOwnControl(p.Evidence.Control)
 			results[i] = res
 			return nil
 		})
@@ -199,7 +200,7 @@ func (h *Handler) runGate(ctx context.Context, p *config.Pipeline, m *release.Ma
 	}
 	gate.Results = results
 	for _, r := range results {
-		if !r.Compliant {
+		if r.Blocks() {
 			gate.Passed = false
 		}
 	}

@@ -89,7 +89,7 @@ func DriftMessage(v DriftView) (msg Message, ok bool) {
 		if v.StaleAfter > 0 && pr.Waited > v.StaleAfter {
 			stale++
 		}
-		if c, known := v.Compliance[pr.Incoming.Fingerprint]; known && !c.Compliant {
+		if c, known := v.Compliance[pr.Incoming.Fingerprint]; known && c.Blocks() {
 			failing++
 		}
 		lines = append(lines, driftLine(pr, v))
@@ -138,6 +138,8 @@ func driftLine(pr *release.Promotion, v DriftView) string {
 		return line + " · :grey_question: compliance in " + esc(v.To) + " not known"
 	case c.Compliant:
 		return line + " · :white_check_mark: compliant in " + esc(c.Environment)
+	case c.Pending:
+		return line + " · :hourglass: in " + esc(c.Environment) + ": awaiting a release's approval"
 	case c.Unknown:
 		return line + " · :x: not compliant in " + esc(c.Environment) + ": unknown to Kosli"
 	}

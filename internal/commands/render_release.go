@@ -121,7 +121,7 @@ func artifactSections(m *release.Manifest, results map[string][]release.Complian
 		lines[i] = truncate(artifactLine(a, verdicts), maxSectionText)
 		total += len(lines[i]) + 1
 		for _, c := range verdicts {
-			refused[i] = refused[i] || !c.Compliant
+			refused[i] = refused[i] || c.Blocks()
 		}
 	}
 	order := make([]int, 0, len(lines))
@@ -283,6 +283,8 @@ func artifactLine(a release.ManifestArtifact, verdicts []release.Compliance) str
 		switch {
 		case c.Compliant:
 			b.WriteString(" · :white_check_mark: " + esc(c.Environment))
+		case c.Pending:
+			b.WriteString(" · :hourglass: " + esc(c.Environment) + ": awaiting this release's approval")
 		case c.Unknown:
 			b.WriteString(" · :x: " + esc(c.Environment) + ": not compliant: unknown to Kosli")
 		default:

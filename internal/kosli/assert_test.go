@@ -107,6 +107,11 @@ func TestAssertGolden(t *testing.T) {
 			for _, f := range got.Failures {
 				lines = append(lines, f+"\n"...)
 			}
+			// A missing decision is also named by its control: the
+			// pipeline's own is what the release's approval records.
+			for _, a := range got.Awaiting {
+				lines = append(lines, "awaiting: a decision for control '"+a+"'\n"...)
+			}
 			golden(t, c.name+".golden", lines)
 		})
 	}

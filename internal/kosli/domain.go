@@ -26,11 +26,13 @@ func (c *Client) Compliance(ctx context.Context, fp, env string) (release.Compli
 	if err != nil {
 		return release.Compliance{}, err
 	}
+	why, awaiting := failures(a)
 	return release.Compliance{
 		Fingerprint: fp,
 		Environment: env,
 		Compliant:   a.Compliant,
-		Failures:    failures(a),
+		Failures:    why,
+		Awaiting:    awaiting,
 		URL:         a.HTMLURL,
 	}, nil
 }
@@ -54,11 +56,14 @@ func unknownArtifact(err error) bool {
 // "policy: reason"; then, per flow, each attestation that is not compliant.
 // A non-compliant policy with nothing said about it is named alone; when
 // nothing at all is said, each non-compliant flow is.
-func failures(a Assertion) []string {
+//
+// awaiting lists the controls whose decision is missing (a
+// missing_attestation resolution with context.for_control): a release's own
+// control is what its approval will satisfy (release.Compliance.MarkOwnControl).
+func failures(a Assertion) (out, awaiting []string) {
 	if a.Compliant {
-		return nil
+		return nil, nil
 	}
-	var out []string
 	add := func(s string) {
 		if !slices.Contains(out, s) {
 			out = append(out, s)
@@ -74,6 +79,9 @@ func failures(a Assertion) []string {
 				continue
 			}
 			for _, res := range r.Resolutions {
+				if c := res.Context.ForControl; res.Type == ResolutionMissingAttestation && c != "" && !slices.Contains(awaiting, c) {
+					awaiting = append(awaiting, c)
+				}
 				if why := reason(r.Rule.Definition, res); why != "" {
 					add(p.PolicyName + ": " + why)
 					named = true
@@ -98,7 +106,7 @@ func failures(a Assertion) []string {
 			}
 		}
 	}
-	return out
+	return out, awaiting
 }
 
 // reason is the CLI's sentence for one resolution of a failing rule, less its

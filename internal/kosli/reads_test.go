@@ -151,6 +151,7 @@ func TestAssertAndCompliance(t *testing.T) {
 		{"failing policy rules are named", fpWeb, release.Compliance{
 			Fingerprint: fpWeb, Environment: "aws-prod",
 			Failures: []string{"prod-policy: not compliant in trail", "prod-policy: missing required decision for control 'release-approved'"},
+			Awaiting: []string{"release-approved"},
 			URL:      "https://app.kosli.com/cyber-dojo/flows/web-ci/artifacts/" + fpWeb,
 		}},
 		{"compliant", fpNginx, release.Compliance{Fingerprint: fpNginx, Environment: "aws-prod", Compliant: true,

@@ -2,6 +2,8 @@ package release
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -23,9 +25,32 @@ type Compliance struct {
 	// "prod-policy: missing required decision for control 'release-approved'", then each
 	// attestation not compliant in a flow, e.g. "flow web-ci, trail ed1878b: attestation 'snyk' (type: snyk) is non-compliant".
 	Failures []string `json:"failures,omitempty"`
+	// Awaiting lists the controls whose decision the artifact lacks in the
+	// environment (said among Failures as "…: missing required decision for
+	// control 'X'"): a release's own control is what its approval records.
+	Awaiting []string `json:"awaiting,omitempty"`
+	// Pending is true when the artifact lacks nothing but the decision of the
+	// pipeline's own control: not a blocker, it awaits the release's approval.
+	Pending bool `json:"pending,omitempty"`
 	// URL is Kosli's page for the verdict, when it gave one.
 	URL string `json:"url,omitempty"`
 }
+
+// MarkOwnControl takes the missing decision for control (the pipeline's
+// own) out of the failures, and sets Pending when nothing else is wrong:
+// the artifact awaits the release's approval, and does not block it.
+func (c *Compliance) MarkOwnControl(control string) {
+	if c.Compliant || c.Unknown || control == "" || !slices.Contains(c.Awaiting, control) {
+		return
+	}
+	own := "missing required decision for control '" + control + "'"
+	c.Failures = slices.DeleteFunc(slices.Clone(c.Failures), func(f string) bool { return strings.HasSuffix(f, own) })
+	c.Pending = len(c.Failures) == 0
+}
+
+// Blocks reports whether the artifact stops the release: not compliant for
+// any reason but the release's own approval.
+func (c Compliance) Blocks() bool { return !c.Compliant && !c.Pending }
 
 // ComplianceChecker asks Kosli whether an artifact may run in an environment.
 type ComplianceChecker interface {
