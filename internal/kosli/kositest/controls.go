@@ -2,7 +2,6 @@ package kositest
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -226,23 +225,11 @@ func (s *Server) serveAttestationType(w http.ResponseWriter, name string) {
 // type_schema file (kosli-dev/cli cmd/kosli/createAttestationType.go). That
 // creating an existing name adds a version, and the 201, are *inferred*.
 func (s *Server) serveCreateAttestationType(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Name        string `json:"name"`
-		Description string `json:"description"`
-	}
-	if !readDataJSON(w, r, &in) {
+	in, ok := readNamed(w, r, "type_schema")
+	if !ok {
 		return
 	}
-	if !namePattern.MatchString(in.Name) {
-		writeInvalid(w, "name", fmt.Sprintf("'%s' does not match '%s'", in.Name, namePattern))
-		return
-	}
-	t := AttestationType{Name: in.Name, Description: in.Description}
-	if file, _, err := r.FormFile("type_schema"); err == nil {
-		b, _ := io.ReadAll(file)
-		_ = file.Close()
-		t.Schema = string(b)
-	}
+	t := AttestationType{Name: in.name, Description: in.description, Schema: in.file}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.addType(t)

@@ -1,8 +1,9 @@
 // Package kositest is a fake Kosli that speaks the real HTTP API (the part of
 // /api/v2 release-bot uses) on a real socket: environments with snapshots that
 // change over time, an env-diff computed server-side, configurable compliance
-// verdicts, and recorded flows, trails and attestations. It records every
-// request and can be scripted to fail, stall or hang.
+// verdicts or environment policies it evaluates, controls, custom attestation
+// types, and recorded flows, trails, artifacts and attestations. It records
+// every request and can be scripted to fail, stall, hang or hold a trail's lock.
 //
 // The core type does not depend on package testing, so that `bot sandbox`
 // can serve it as a demo backend; Start(t, …) is the test helper.

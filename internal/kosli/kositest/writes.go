@@ -97,25 +97,38 @@ func readDataJSON(w http.ResponseWriter, r *http.Request, vs ...any) bool {
 	return true
 }
 
-// serveFlow answers PUT /flows/{org}/template_file: 201 created, 200 updated.
-func (s *Server) serveFlow(w http.ResponseWriter, r *http.Request) {
+// named is a multipart write of a named thing: data_json {"name","description"} and an optional file.
+type named struct{ name, description, file string }
+
+// readNamed reads a named write, its name checked; on failure it has answered the request.
+func readNamed(w http.ResponseWriter, r *http.Request, fileField string) (named, bool) {
 	var in struct {
 		Name        string `json:"name"`
 		Description string `json:"description"`
 	}
 	if !readDataJSON(w, r, &in) {
-		return
+		return named{}, false
 	}
 	if !namePattern.MatchString(in.Name) {
 		writeInvalid(w, "name", fmt.Sprintf("'%s' does not match '%s'", in.Name, namePattern))
-		return
+		return named{}, false
 	}
-	f := Flow{Name: in.Name, Description: in.Description}
-	if file, _, err := r.FormFile("template_file"); err == nil {
+	out := named{name: in.Name, description: in.Description}
+	if file, _, err := r.FormFile(fileField); err == nil {
 		b, _ := io.ReadAll(file)
 		_ = file.Close()
-		f.Template = string(b)
+		out.file = string(b)
 	}
+	return out, true
+}
+
+// serveFlow answers PUT /flows/{org}/template_file: 201 created, 200 updated.
+func (s *Server) serveFlow(w http.ResponseWriter, r *http.Request) {
+	in, ok := readNamed(w, r, "template_file")
+	if !ok {
+		return
+	}
+	f := Flow{Name: in.name, Description: in.description, Template: in.file}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := range s.flows {
@@ -207,12 +220,7 @@ func (s *Server) serveAttestation(w http.ResponseWriter, r *http.Request, flow, 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.hasFlow(flow) {
-		writeMessage(w, http.StatusNotFound, noSuchFlow(flow, s.org))
-		return
-	}
-	if !s.hasTrail(flow, trail) {
-		writeMessage(w, http.StatusNotFound, noSuchTrail(flow, trail))
+	if !s.trailExists(w, flow, trail) {
 		return
 	}
 	if s.conflicted(w, trail) {
@@ -238,6 +246,19 @@ func (s *Server) serveAttestation(w http.ResponseWriter, r *http.Request, flow, 
 // clock is the server's time now; s.mu must be held.
 func (s *Server) clock() time.Time { return s.now() }
 
+// trailExists answers 404 when flow or its trail does not exist; s.mu must be held.
+func (s *Server) trailExists(w http.ResponseWriter, flow, trail string) bool {
+	if !s.hasFlow(flow) {
+		writeMessage(w, http.StatusNotFound, noSuchFlow(flow, s.org))
+		return false
+	}
+	if !s.hasTrail(flow, trail) {
+		writeMessage(w, http.StatusNotFound, noSuchTrail(flow, trail))
+		return false
+	}
+	return true
+}
+
 // hasTrail reports whether the trail exists in flow; s.mu must be held.
 func (s *Server) hasTrail(flow, trail string) bool {
 	return slices.ContainsFunc(s.trails, func(t Trail) bool { return t.Flow == flow && t.Name == trail })
@@ -257,12 +278,7 @@ func noSuchTrail(flow, trail string) string {
 func (s *Server) serveTrailAttestations(w http.ResponseWriter, flow, trail, name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.hasFlow(flow) {
-		writeMessage(w, http.StatusNotFound, noSuchFlow(flow, s.org))
-		return
-	}
-	if !s.hasTrail(flow, trail) {
-		writeMessage(w, http.StatusNotFound, noSuchTrail(flow, trail))
+	if !s.trailExists(w, flow, trail) {
 		return
 	}
 	out := []map[string]any{}
