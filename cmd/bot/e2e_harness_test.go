@@ -44,6 +44,7 @@ pipelines:
     to: aws-prod
     channel: C0RELEASE01
     approvals: { required: 2, approvers: ["@release-managers", "U0CAROL0001"], expire_after: 24h }
+    evidence: { control: release-approved }
 `
 
 // bot is `serve` against fake Slack, fake Kosli and a real redis-server;
@@ -98,6 +99,7 @@ func startBot(t testing.TB, fixture string, opts ...botOption) *bot {
 	fs.AddUser(slacktest.User{ID: dave, Name: "dave", IsRestricted: true})
 	fs.AddUsergroup("S0RELMGRS01", "release-managers", alice, bob)
 	fk := kositest.Start(t, "cyber-dojo", kosliToken)
+	fk.AddControl("release-approved", "Release approved")
 	if fixture != "" {
 		d := loadFixture(t, fixture)
 		if err := fk.LoadDiff("aws-beta", "aws-prod", d); err != nil {
@@ -130,6 +132,7 @@ func startBot(t testing.TB, fixture string, opts ...botOption) *bot {
 	b.base = serveOptions{
 		Env: env, Config: cfg, Listen: "127.0.0.1:0", Drain: 10 * time.Second, Workers: 4, Queue: 16,
 		Logger: zerolog.New(logs), Now: clock.Now,
+		EvidencePoll: 50 * time.Millisecond, EvidenceBackoff: 20 * time.Millisecond, EvidenceMaxBackoff: 200 * time.Millisecond,
 	}
 	for _, opt := range opts {
 		opt(&b.base)

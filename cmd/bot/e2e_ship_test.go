@@ -27,6 +27,7 @@ pipelines:
     approvals: { required: 1, approvers: ["U0CAROL0001"], expire_after: 24h }
     workflow: { repo: acme/deploys, file: promote.yml, ref: main, timeout: TIMEOUT }
     verify: { timeout: 3s }
+    evidence: { control: release-approved, timeout: 3s }
 `
 
 type shipBot struct {

@@ -47,7 +47,18 @@ const (
 	sandboxKosliKey  = "sandbox-kosli-api-key"
 	sandboxGitHubKey = "ghp_sandboxGitHubToken000000000000"
 	sandboxRepo      = "cyber-dojo/aws-prod-co-promotion"
+	sandboxControl   = "release-approved"
 )
+
+// sandboxPolicy is aws-prod's environment policy, as deploy/kosli/environment-policy.yml has it.
+const sandboxPolicy = `_schema: https://kosli.com/schemas/policy/environment/v1
+artifacts:
+  provenance:
+    required: true
+  attestations:
+    - name: decision
+      type: decision
+      for_control: ` + sandboxControl + "\n"
 
 const sandboxConfig = `
 pipelines:
@@ -56,7 +67,7 @@ pipelines:
     to: aws-prod
     channel: C0SANDBOX01
     approvals: { required: 2, approvers: ["@release-managers"], allow_self_approval: false, expire_after: 24h }
-    evidence: { flow: production-promotion }
+    evidence: { flow: production-promotion, control: release-approved }
     workflow: { repo: cyber-dojo/aws-prod-co-promotion, file: promote.yml, ref: main, timeout: 30m }
     verify: { timeout: 2m }
     gate: warn
@@ -129,13 +140,18 @@ func newSandboxWorld(failService string, legTime time.Duration) (*sandboxWorld, 
 	if err := w.kosli.LoadDiff("aws-beta", "aws-prod", d); err != nil {
 		return nil, err
 	}
+	// aws-prod's policy is the one deploy/kosli/ sets up: provenance and the
+	// release's decision for the control. Until a release records it, each
+	// incoming artifact awaits its approval; once recorded, Kosli's assert
+	// (and the workflow's gate) finds it compliant.
+	w.kosli.AddControl(sandboxControl, "Release approved")
+	if err := w.kosli.AttachPolicy("aws-prod", sandboxPolicy); err != nil {
+		return nil, err
+	}
 	for _, a := range d.Source.Artifacts {
-		for _, env := range []string{"aws-beta", "aws-prod"} {
-			v := kositest.Verdict{Compliant: true}
-			if strings.HasPrefix(a.Flow, "languages-start-points") && env == "aws-prod" {
-				v = kositest.Verdict{Compliant: false, Policies: []kositest.PolicyResult{{Name: "prod-requirements", FailingRules: []string{"pull-request"}}}}
-			}
-			w.kosli.SetVerdict(a.Fingerprint, env, v)
+		w.kosli.SetVerdict(a.Fingerprint, "aws-beta", kositest.Verdict{Compliant: true})
+		if strings.HasPrefix(a.Flow, "languages-start-points") {
+			w.kosli.SetVerdict(a.Fingerprint, "aws-prod", kositest.Verdict{Compliant: false, Policies: []kositest.PolicyResult{{Name: "prod-requirements", FailingRules: []string{"pull-request"}}}})
 		}
 	}
 

@@ -25,6 +25,7 @@ import (
 	"github.com/release-bot/release-bot/internal/metrics"
 	"github.com/release-bot/release-bot/internal/ops"
 	"github.com/release-bot/release-bot/internal/release"
+	"github.com/release-bot/release-bot/internal/retry"
 	"github.com/release-bot/release-bot/internal/rollout"
 	"github.com/release-bot/release-bot/internal/secret"
 	"github.com/release-bot/release-bot/internal/slackbot"
@@ -193,8 +194,17 @@ func serve(ctx context.Context, o serveOptions) error {
 		Now:   o.Now, Logger: log, Metrics: m, KosliTimeout: o.KosliTimeout,
 		Releases: st, People: api, Gate: kc, Views: api,
 	})
+	// The outbox retries with its own backoff, across restarts: its client
+	// tries each request once, so a failure is known (and told) at once.
+	ekc, err := kosli.New(kosli.Options{
+		Host: o.Env.KosliHost, Org: o.Env.KosliOrg, Token: o.Env.KosliAPIToken,
+		UserAgent: "release-bot/" + version, Logger: log, Observe: m.ObserveKosli, Retry: retry.Policy{Attempts: 1},
+	})
+	if err != nil {
+		return err
+	}
 	outbox := evidence.New(evidence.Options{
-		Store: st, Kosli: kc, People: api, Config: o.Config, PromotionSchema: schema.PromotionMatrixJSON(),
+		Store: st, Kosli: ekc, People: api, Config: o.Config, PromotionSchema: schema.PromotionMatrixJSON(),
 		Owner: o.ReplicaID, OnChange: handler.EvidenceChanged, Metrics: m, Now: o.Now, Logger: log,
 		Poll: o.EvidencePoll, MinBackoff: o.EvidenceBackoff, MaxBackoff: o.EvidenceMaxBackoff,
 	})
@@ -211,7 +221,7 @@ func serve(ctx context.Context, o serveOptions) error {
 			return fmt.Errorf("GitHub: %w", err)
 		}
 		ro := rollout.New(rollout.Options{
-			Config: o.Config, Runs: gh, Releases: st, Thread: handler, Replies: api, Kosli: kc, Evidence: kc,
+			Config: o.Config, Runs: gh, Releases: st, Thread: handler, Replies: api, Kosli: kc,
 			Owner: o.ReplicaID, Now: o.Now, Logger: log,
 			Poll: o.FollowPoll, Scan: o.FollowPoll, VerifyPoll: o.FollowPoll, LeaseTTL: o.LeaseTTL, FindWithin: o.FindWithin,
 		})

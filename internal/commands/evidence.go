@@ -66,21 +66,20 @@ func (h *Handler) decision(cause release.State, by, note string) func(*release.R
 	}
 }
 
-// awaitsDecision reports whether a dispatch of r must still wait for Kosli
-// to record the compliant decision.
-func awaitsDecision(r *release.Release) bool {
-	return r.Evidence != nil && r.Evidence.Control != "" && !r.Evidence.DecisionRecorded()
-}
-
 // dispatchRecorded dispatches a release in dispatching once its decision is
 // in Kosli (the deploy's gate asserts it); until then it waits, and the
 // thread is told once. Dispatch itself happens once, whoever calls it.
 func (h *Handler) dispatchRecorded(ctx context.Context, r *release.Release, p *config.Pipeline) {
+	// Read again: the outbox may have dispatched it on recording the
+	// decision while r was being read (Dispatch is once in any case).
+	if cur, err := h.d.Releases.Get(ctx, r.ID); err == nil {
+		r = cur
+	}
 	if r.State != release.Dispatching || (r.Run != nil && !r.Run.DispatchedAt.IsZero()) {
 		return
 	}
 	log := h.d.Logger.With().Str("release_id", r.ID).Logger()
-	if awaitsDecision(r) {
+	if r.Evidence.AwaitsDecision() {
 		h.noteWait(ctx, r, p)
 		return
 	}

@@ -143,6 +143,16 @@ func (h *Handler) toState(ctx context.Context, r *release.Release, to release.St
 type recordOnly struct{ h *Handler }
 
 func (d recordOnly) Dispatch(ctx context.Context, r *release.Release, p *config.Pipeline) error {
+	// Once, whoever calls it: the first to stamp the release tells.
+	now := d.h.d.Now()
+	r, err := d.h.d.Releases.Amend(ctx, r.ID, r.Version, func(x *release.Release) {
+		if x.Run == nil {
+			x.Run = &release.Run{DispatchedAt: now}
+		}
+	})
+	if err != nil || r.Run.DispatchedAt != now {
+		return nil
+	}
 	d.h.d.Logger.Info().Str("release_id", r.ID).Msg("no workflow configured: dispatch recorded only")
 	d.h.reply(ctx, r, fmt.Sprintf(":information_source: No promotion workflow is configured for pipeline `%s`, so nothing was dispatched. "+
 		"The approval is recorded in Kosli; deploy manifest `%s` by hand, then `/release cancel %s` frees the pipeline.", p.Name, shortDigest(r.ManifestDigest), r.ID))

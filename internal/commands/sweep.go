@@ -26,11 +26,11 @@ func (h *Handler) Sweep(ctx context.Context) {
 			// Waiting for its decision to be in Kosli, or its dispatcher went
 			// away after the decision was recorded: dispatch now (once,
 			// whoever calls it), or end it past the evidence timeout.
-			if awaitsDecision(r) && now.Sub(dispatchingAt(r)) > p.Evidence.Timeout.Duration() {
+			if r.Evidence.AwaitsDecision() && now.Sub(dispatchingAt(r)) > p.Evidence.Timeout.Duration() {
 				h.evidenceFailed(ctx, r, p, fmt.Sprintf("Kosli did not record the decision within %s", p.Evidence.Timeout))
 				continue
 			}
-			if !awaitsDecision(r) && now.Sub(dispatchingAt(r)) > resumeAfter {
+			if !r.Evidence.AwaitsDecision() && now.Sub(dispatchingAt(r)) > resumeAfter {
 				h.dispatchRecorded(ctx, r, p)
 			}
 			continue

@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -107,6 +108,9 @@ type Options struct {
 type Worker struct {
 	o    Options
 	wake chan struct{}
+	// calls numbers each Deliver, so that two in one process (the worker
+	// and a command delivering at once) are two lease owners, not one.
+	calls atomic.Int64
 }
 
 // New applies defaults.
@@ -178,7 +182,8 @@ func (w *Worker) sweep(ctx context.Context) {
 // artifact needs the artifact reported) and schedules the next attempt.
 func (w *Worker) Deliver(ctx context.Context, id string) (*release.Release, error) {
 	lease := store.EvidenceLease(id)
-	ok, err := w.o.Store.AcquireLease(ctx, lease, w.o.Owner, w.o.LeaseTTL)
+	owner := fmt.Sprintf("%s/%d", w.o.Owner, w.calls.Add(1))
+	ok, err := w.o.Store.AcquireLease(ctx, lease, owner, w.o.LeaseTTL)
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +193,7 @@ func (w *Worker) Deliver(ctx context.Context, id string) (*release.Release, erro
 	defer func() {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		defer cancel()
-		_, _ = w.o.Store.ReleaseLease(rctx, lease, w.o.Owner)
+		_, _ = w.o.Store.ReleaseLease(rctx, lease, owner)
 	}()
 	r, err := w.o.Store.Get(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -196,7 +201,7 @@ func (w *Worker) Deliver(ctx context.Context, id string) (*release.Release, erro
 	} else if err != nil {
 		return nil, err
 	}
-	d := &delivery{w: w, r: r, log: w.o.Logger.With().Str("release_id", id).Logger()}
+	d := &delivery{w: w, r: r, owner: owner, log: w.o.Logger.With().Str("release_id", id).Logger()}
 	for _, it := range r.Evidence.PendingItems() {
 		err := d.item(ctx, it)
 		if errors.Is(err, errLostLease) {
@@ -327,6 +332,7 @@ var errLostLease = errors.New("another deliverer holds the outbox")
 // delivery is one pass over one release's outbox.
 type delivery struct {
 	w     *Worker
+	owner string // of the outbox's lease
 	r     *release.Release
 	log   zerolog.Logger
 	marks map[string]bool
@@ -348,7 +354,7 @@ func (d *delivery) step(ctx context.Context, name string, found func(context.Con
 		return nil
 	}
 	mark := func(m string) error {
-		ok, err := d.w.o.Store.MarkEvidence(ctx, d.r.ID, m, d.w.o.Owner)
+		ok, err := d.w.o.Store.MarkEvidence(ctx, d.r.ID, m, d.owner)
 		if err == nil && !ok {
 			return errLostLease
 		}
@@ -365,8 +371,10 @@ func (d *delivery) step(ctx context.Context, name string, found func(context.Con
 			return mark("done:" + name)
 		}
 	}
-	if _, err := d.w.o.Store.RenewLease(ctx, store.EvidenceLease(d.r.ID), d.w.o.Owner, d.w.o.LeaseTTL); err != nil {
+	if ok, err := d.w.o.Store.RenewLease(ctx, store.EvidenceLease(d.r.ID), d.owner, d.w.o.LeaseTTL); err != nil {
 		return err
+	} else if !ok {
+		return errLostLease
 	}
 	if found != nil {
 		if err := mark("tried:" + name); err != nil {

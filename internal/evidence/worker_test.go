@@ -36,7 +36,6 @@ var t0 = time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
 
 // env is a store on a real Redis, the fake Kosli, and a release of n
 // artifacts proposed on them.
-//
 type env struct {
 	t     *testing.T
 	st    *store.Store

@@ -114,6 +114,12 @@ func (e *Evidence) PendingItems() []EvidenceItem {
 	return out
 }
 
+// AwaitsDecision reports whether a dispatch must still wait for Kosli to
+// record the release's compliant decision (the deploy's gate asserts it).
+func (e *Evidence) AwaitsDecision() bool {
+	return e != nil && e.Control != "" && !e.DecisionRecorded()
+}
+
 // Reported reports whether the trail and the manifest are in Kosli.
 func (e *Evidence) Reported() bool {
 	return e.Item("report").Status == EvidenceRecorded

@@ -17,7 +17,6 @@ import (
 
 	"github.com/release-bot/release-bot/internal/config"
 	"github.com/release-bot/release-bot/internal/github"
-	"github.com/release-bot/release-bot/internal/kosli"
 	"github.com/release-bot/release-bot/internal/release"
 	"github.com/release-bot/release-bot/internal/retry"
 	"github.com/release-bot/release-bot/internal/slackbot"
@@ -71,11 +70,6 @@ type ThreadReader interface {
 
 var _ ThreadReader = (*slackbot.API)(nil)
 
-// Evidence records outcomes on the release's Kosli trail.
-type Evidence interface {
-	AttestGeneric(ctx context.Context, flow, trail string, a kosli.Attestation) error
-}
-
 // Options configures a Rollout.
 type Options struct {
 	Config   *config.Config
@@ -83,8 +77,7 @@ type Options struct {
 	Releases Releases
 	Thread   Thread
 	// Kosli reads what the target runs, for the verify step.
-	Kosli    release.RunningReader
-	Evidence Evidence
+	Kosli release.RunningReader
 	// Replies reads threads for replies that may be out already; without
 	// it such a reply is posted again.
 	Replies ThreadReader

@@ -11,7 +11,6 @@ import (
 
 	"github.com/release-bot/release-bot/internal/config"
 	"github.com/release-bot/release-bot/internal/github"
-	"github.com/release-bot/release-bot/internal/kosli"
 	"github.com/release-bot/release-bot/internal/mrkdwn"
 	"github.com/release-bot/release-bot/internal/release"
 	"github.com/release-bot/release-bot/internal/retry"
@@ -49,6 +48,11 @@ func (r *Rollout) step(ctx context.Context, rel *release.Release, p *config.Pipe
 		r.finish(ctx, rel, to, "run exceeded the pipeline's timeout",
 			fmt.Sprintf(":alarm_clock: The workflow run took longer than %s, the pipeline's timeout: I cancelled it and ended the release as timed out.", p.Workflow.Timeout))
 		return true, true
+	}
+	if (rel.Run == nil || rel.Run.DispatchedAt.IsZero()) && rel.Evidence.AwaitsDecision() {
+		// Not dispatched yet: the dispatch waits for Kosli to record the
+		// decision (commands), and its bound is the evidence timeout.
+		return false, false
 	}
 	if rel.Run == nil || rel.Run.ID == 0 {
 		run, found, err := r.o.Runs.FindRun(ctx, wf, rel.ID, dispatched)
@@ -179,26 +183,27 @@ func (r *Rollout) conclude(ctx context.Context, rel *release.Release, p *config.
 		r.finish(ctx, rel, release.Cancelled, "the workflow run was cancelled", fmt.Sprintf(":heavy_multiplication_x: The workflow run <%s|#%d> was cancelled; nothing was deployed.", run.HTMLURL, run.ID))
 		return
 	}
-	r.attest(ctx, rel, "deployment", len(failed) == 0, map[string]any{"run": run.HTMLURL, "deployed": ok, "failed": failed})
+	deployment := r.outcome("deployment", len(failed) == 0, map[string]any{"run": run.HTMLURL, "deployed": ok, "failed": failed})
 	switch {
 	case len(failed) == 0:
-		verified := r.verify(ctx, rel, p, m, log)
+		verified, verification := r.verify(ctx, rel, p, m, log)
 		r.finish(ctx, rel, release.Succeeded, "all artifacts deployed",
-			fmt.Sprintf(":tada: *Release succeeded*: %d of %d artifacts deployed to %s. %s", len(ok), len(m.Artifacts), p.To, verified))
+			fmt.Sprintf(":tada: *Release succeeded*: %d of %d artifacts deployed to %s. %s", len(ok), len(m.Artifacts), p.To, verified), deployment, verification)
 	case len(ok) == 0:
 		r.finish(ctx, rel, release.Failed, "no artifact deployed",
-			fmt.Sprintf(":x: *Release failed*: none of the %d artifacts was deployed (<%s|run #%d>).", len(m.Artifacts), run.HTMLURL, run.ID))
+			fmt.Sprintf(":x: *Release failed*: none of the %d artifacts was deployed (<%s|run #%d>).", len(m.Artifacts), run.HTMLURL, run.ID), deployment)
 	default:
 		r.finish(ctx, rel, release.PartlyFailed, "some artifacts failed",
-			fmt.Sprintf(":warning: *Release partly failed* (<%s|run #%d>): %d of %d deployed; failed: %s.", run.HTMLURL, run.ID, len(ok), len(m.Artifacts), mrkdwn.List(failed, maxListed)))
+			fmt.Sprintf(":warning: *Release partly failed* (<%s|run #%d>): %d of %d deployed; failed: %s.", run.HTMLURL, run.ID, len(ok), len(m.Artifacts), mrkdwn.List(failed, maxListed)), deployment)
 	}
 }
 
 // verify waits, within the pipeline's bound, for Kosli to see every shipped
-// fingerprint running in the target, and says what it found.
-func (r *Rollout) verify(ctx context.Context, rel *release.Release, p *config.Pipeline, m *release.Manifest, log zerolog.Logger) string {
+// fingerprint running in the target, and says what it found, with the
+// evidence of it.
+func (r *Rollout) verify(ctx context.Context, rel *release.Release, p *config.Pipeline, m *release.Manifest, log zerolog.Logger) (string, release.EvidenceItem) {
 	if r.o.Kosli == nil {
-		return ""
+		return "", release.EvidenceItem{}
 	}
 	deadline := r.o.Now().Add(p.Verify.Timeout.Duration())
 	var missing []string
@@ -223,28 +228,35 @@ func (r *Rollout) verify(ctx context.Context, rel *release.Release, p *config.Pi
 				}
 			}
 			if len(missing) == 0 {
-				r.attest(ctx, rel, "verification", true, map[string]any{"snapshot": snapshot})
-				return fmt.Sprintf(":white_check_mark: Verified in %s: it runs every artifact of the manifest.", snapshot)
+				return fmt.Sprintf(":white_check_mark: Verified in %s: it runs every artifact of the manifest.", snapshot),
+					r.outcome("verification", true, map[string]any{"snapshot": snapshot})
 			}
 		}
 		if !r.o.Now().Add(r.o.VerifyPoll).Before(deadline) || retry.Sleep(ctx, r.o.VerifyPoll) != nil {
 			break
 		}
 	}
-	r.attest(ctx, rel, "verification", false, map[string]any{"snapshot": snapshot, "missing": missing})
+	verification := r.outcome("verification", false, map[string]any{"snapshot": snapshot, "missing": missing})
 	if len(missing) == 0 {
-		return fmt.Sprintf(":warning: Not verified: Kosli could not be read within %s.", p.Verify.Timeout)
+		return fmt.Sprintf(":warning: Not verified: Kosli could not be read within %s.", p.Verify.Timeout), verification
 	}
 	where := p.To
 	if snapshot != "" {
 		where = snapshot
 	}
-	return fmt.Sprintf(":warning: Not verified within %s: %s does not run %s yet.", p.Verify.Timeout, mrkdwn.Escape(where), mrkdwn.List(missing, maxListed))
+	return fmt.Sprintf(":warning: Not verified within %s: %s does not run %s yet.", p.Verify.Timeout, mrkdwn.Escape(where), mrkdwn.List(missing, maxListed)), verification
 }
 
-// finish moves the release to its end and says so in the thread.
-func (r *Rollout) finish(ctx context.Context, rel *release.Release, to release.State, note, text string) {
-	next, err := r.o.Releases.Transition(ctx, rel.ID, to, store.TransitionOpts{Note: note})
+// finish moves the release to its end and says so in the thread; the
+// outcomes' evidence goes in its outbox with the move.
+func (r *Rollout) finish(ctx context.Context, rel *release.Release, to release.State, note, text string, outcomes ...release.EvidenceItem) {
+	next, err := r.o.Releases.Transition(ctx, rel.ID, to, store.TransitionOpts{Note: note, Update: func(x *release.Release) {
+		for _, it := range outcomes {
+			if it.ID != "" {
+				x.AddEvidence(it)
+			}
+		}
+	}})
 	if err != nil {
 		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrInvalidMove) {
 			r.o.Logger.Info().Err(err).Str("release_id", rel.ID).Msg("release already moved on")
@@ -261,17 +273,10 @@ func (r *Rollout) finish(ctx context.Context, rel *release.Release, to release.S
 	r.o.Thread.Reply(ctx, next, text)
 }
 
-func (r *Rollout) attest(ctx context.Context, rel *release.Release, name string, compliant bool, data map[string]any) {
-	if r.o.Evidence == nil || rel.Evidence == nil {
-		return
-	}
-	err := r.o.Evidence.AttestGeneric(ctx, rel.Evidence.Flow, rel.Evidence.Trail, kosli.Attestation{
-		Name: name, Compliant: &compliant, UserData: data,
-		Annotations: map[string]string{"manifest_digest": rel.ManifestDigest, "pipeline": rel.Pipeline},
-	})
-	if err != nil {
-		r.o.Logger.Error().Err(err).Str("release_id", rel.ID).Str("attestation", name).Msg("attestation failed")
-	}
+// outcome is the evidence of how the deploy went, a generic attestation on
+// the release's trail.
+func (r *Rollout) outcome(name string, compliant bool, data map[string]any) release.EvidenceItem {
+	return release.EvidenceItem{ID: name, Kind: release.EvidenceOutcome, Name: name, Compliant: compliant, Data: data, CreatedAt: r.o.Now().UTC()}
 }
 
 // maxListed is how many names a thread reply lists before it counts the

@@ -270,3 +270,11 @@ func (s *Server) flowOf(fp string) string {
 	}
 	return ""
 }
+
+// ClearVerdict drops the verdict set for fingerprint in environment, so that
+// the environment's policies (or the default) judge it again.
+func (s *Server) ClearVerdict(fingerprint, environment string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.verdicts, verdictKey{fingerprint, environment})
+}

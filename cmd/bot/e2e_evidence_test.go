@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/release-bot/release-bot/internal/github/githubtest"
+	"github.com/release-bot/release-bot/internal/kosli"
+	"github.com/release-bot/release-bot/internal/kosli/kositest"
+	"github.com/release-bot/release-bot/internal/release"
+	"github.com/release-bot/release-bot/internal/secret"
+)
+
+// prodPolicy is deploy/kosli/environment-policy.yml without its comments:
+// provenance, and the decision for the pipeline's control.
+const prodPolicy = `_schema: https://kosli.com/schemas/policy/environment/v1
+artifacts:
+  provenance:
+    required: true
+  attestations:
+    - name: decision
+      type: decision
+      for_control: release-approved
+`
+
+// enforced makes aws-prod judge by its policy, as Kosli does once the
+// policy of deploy/kosli/ is attached: the fixture's verdicts for aws-prod
+// are dropped.
+func enforced(t *testing.T, b *bot, fixture string) []string {
+	t.Helper()
+	if err := b.kosli.AttachPolicy("aws-prod", prodPolicy); err != nil {
+		t.Fatal(err)
+	}
+	var fps []string
+	for _, a := range loadFixture(t, fixture).Source.Artifacts {
+		b.kosli.ClearVerdict(a.Fingerprint, "aws-prod")
+		fps = append(fps, a.Fingerprint)
+	}
+	return fps
+}
+
+// assertProd is `kosli assert artifact --environment aws-prod`, as the
+// workflow's gate runs it.
+func assertProd(t *testing.T, b *bot, fp string) release.Compliance {
+	t.Helper()
+	kc, err := kosli.New(kosli.Options{Host: b.kosli.URL(), Org: "cyber-dojo", Token: secret.New(kosliToken)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := kc.Compliance(context.Background(), fp, "aws-prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestEvidenceApprovalIsWhatTheDeploysGateAsserts is the loop of issue 15:
+// before any release an incoming artifact is not compliant in aws-prod,
+// naming the control, and the release shows that as awaiting its approval;
+// the approved release records the decisions before it dispatches, and
+// then Kosli's assert finds every artifact compliant.
+func TestEvidenceApprovalIsWhatTheDeploysGateAsserts(t *testing.T) {
+	b := startShip(t, "2", githubtest.Workflow{}, shipSetup{})
+	fps := enforced(t, b.bot, "2")
+	for _, fp := range fps {
+		c := assertProd(t, b.bot, fp)
+		if c.Compliant || !strings.Contains(strings.Join(c.Failures, "; "), "missing required decision for control 'release-approved'") {
+			t.Fatalf("before any release, %s in aws-prod: %+v; want the control's decision missing", fp[:8], c)
+		}
+	}
+	b.command(alice, releaseChannel, "propose")
+	msg := b.releaseMessage()
+	text := blocksText(t, msg.Blocks)
+	if strings.Count(text, "aws-prod: awaiting this release's approval") != 2 || !strings.Contains(text, "SDLC gate passed") {
+		t.Fatalf("the release does not show the missing decision as awaiting it:\n%s", text)
+	}
+	b.click(carol, msg.TS, "release_approve")
+	b.threadHas(msg.TS, "Workflow run <")
+	// The decisions were in Kosli before GitHub was asked.
+	dispatchedAt := b.gh.RequestsTo(githubtest.RouteDispatch)[0].Time
+	for _, q := range b.kosli.RequestsTo(kositest.RouteAttestations) {
+		if strings.HasSuffix(q.Path, "/system") && q.Time.After(dispatchedAt) {
+			t.Errorf("a decision was sent at %s, after the dispatch at %s", q.Time, dispatchedAt)
+		}
+	}
+	for _, fp := range fps {
+		if c := assertProd(t, b.bot, fp); !c.Compliant {
+			t.Errorf("after the approval, %s in aws-prod: %+v; want compliant", fp[:8], c)
+		}
+	}
+	b.threadHas(msg.TS, "Release succeeded")
+}
+
+// TestEvidenceARejectedReleaseLeavesItsArtifactsNonCompliant: the decision
+// of a rejected release is recorded non-compliant, and the same promotions
+// dispatched anyway fail the gate, naming the control.
+func TestEvidenceARejectedReleaseLeavesItsArtifactsNonCompliant(t *testing.T) {
+	b := startShip(t, "2", githubtest.Workflow{}, shipSetup{})
+	fps := enforced(t, b.bot, "2")
+	b.command(alice, releaseChannel, "propose")
+	msg := b.releaseMessage()
+	if _, err := b.slack.SendEnvelope("interactive", b.rejectDialog(carol, msg.TS)("the nginx change is not ready")); err != nil {
+		t.Fatal(err)
+	}
+	b.threadHas(msg.TS, "rejected the release")
+	if !eventually(func() bool { return decisions(b.bot) == 2 }) {
+		t.Fatalf("waiting for %s", "the decisions in Kosli")
+	}
+	for _, fp := range fps {
+		c := assertProd(t, b.bot, fp)
+		if c.Compliant || !strings.Contains(strings.Join(c.Failures, "; "), "decision for control 'release-approved' is non-compliant") {
+			t.Errorf("after the rejection, %s in aws-prod: %+v; want the control's decision non-compliant", fp[:8], c)
+		}
+	}
+	if n := len(b.gh.RequestsTo(githubtest.RouteDispatch)); n != 0 {
+		t.Errorf("%d dispatches of a rejected release", n)
+	}
+}
+
+// TestEvidenceKosliDownAtTheLastApprovalDelaysTheDispatch: the decision
+// cannot be recorded; the release stays approved, the thread is told once,
+// and it is dispatched once when Kosli takes the decision.
+func TestEvidenceKosliDownAtTheLastApprovalDelaysTheDispatch(t *testing.T) {
+	b := startShip(t, "2", githubtest.Workflow{}, shipSetup{})
+	b.command(alice, releaseChannel, "propose")
+	msg := b.releaseMessage()
+	if !eventually(func() bool { return len(b.kosli.Artifacts()) == 2 }) {
+		t.Fatalf("waiting for %s", "the report in Kosli")
+	}
+	b.kosli.FailNext(kositest.RouteAttestations, 6, 503)
+	b.click(carol, msg.TS, "release_approve")
+	b.threadHas(msg.TS, "waiting for Kosli to record the decision")
+	b.threadHas(msg.TS, "Workflow run <")
+	if n := b.threadCount(msg.TS, "waiting for Kosli to record the decision"); n != 1 {
+		t.Errorf("told %d times that the dispatch waits, want once", n)
+	}
+	if n := len(b.gh.RequestsTo(githubtest.RouteDispatch)); n != 1 {
+		t.Errorf("%d dispatches, want 1", n)
+	}
+	if n := decisions(b.bot); n != 2 {
+		t.Errorf("%d decisions in Kosli, want 2 (one per artifact)", n)
+	}
+	b.threadHas(msg.TS, "Release succeeded")
+}
+
+// TestEvidenceKosliDownPastTheTimeoutDispatchesNothing: past
+// evidence.timeout (3s here) the release ends as evidence_failed, and
+// nothing reaches GitHub.
+func TestEvidenceKosliDownPastTheTimeoutDispatchesNothing(t *testing.T) {
+	b := startShip(t, "2", githubtest.Workflow{}, shipSetup{}, func(o *serveOptions) { o.SweepEvery = 200 * time.Millisecond })
+	b.command(alice, releaseChannel, "propose")
+	msg := b.releaseMessage()
+	if !eventually(func() bool { return len(b.kosli.Artifacts()) == 2 }) {
+		t.Fatalf("waiting for %s", "the report in Kosli")
+	}
+	b.kosli.FailNext(kositest.RouteAttestations, 1000, 503)
+	b.click(carol, msg.TS, "release_approve")
+	b.threadHas(msg.TS, "waiting for Kosli to record the decision")
+	b.threadHas(msg.TS, "Not dispatched: Kosli did not record the decision within 3s")
+	list, err := b.store().List(context.Background(), "prod", 1)
+	if err != nil || len(list) != 1 {
+		t.Fatal(list, err)
+	}
+	if r := list[0]; r.State != release.EvidenceFailed {
+		t.Errorf("release is %s, want evidence_failed", r.State)
+	}
+	if n := len(b.gh.RequestsTo(githubtest.RouteDispatch)); n != 0 {
+		t.Errorf("%d dispatches without the decision in Kosli", n)
+	}
+}
+
+func decisions(b *bot) int {
+	n := 0
+	for _, a := range b.kosli.Attestations() {
+		if a.Kind == "system" {
+			n++
+		}
+	}
+	return n
+}
