@@ -46,10 +46,13 @@ func missingControl(p *config.Pipeline, org string) error {
 
 // controlsCheck is the readiness check of the configured controls: not
 // ready while Kosli says one is missing (deleted after the start, say). It
-// asks Kosli at most once a minute, so that a probe every few seconds is not
+// asks Kosli at most once every (a minute), so that a probe every few seconds is not
 // as many Kosli requests; Kosli not answering keeps the last verdict, as the
 // bot still works then (the evidence waits in its outbox).
-func controlsCheck(k controlReader, cfg *config.Config, org string) func(context.Context) error {
+func controlsCheck(k controlReader, cfg *config.Config, every time.Duration) func(context.Context) error {
+	if every <= 0 {
+		every = time.Minute
+	}
 	var (
 		mu     sync.Mutex
 		last   time.Time
@@ -58,7 +61,7 @@ func controlsCheck(k controlReader, cfg *config.Config, org string) func(context
 	return func(ctx context.Context) error {
 		mu.Lock()
 		defer mu.Unlock()
-		if !last.IsZero() && time.Since(last) < time.Minute {
+		if !last.IsZero() && time.Since(last) < every {
 			return result
 		}
 		var errs []error

@@ -232,8 +232,15 @@ func TestServeNotInChannelSaysInviteMe(t *testing.T) {
 // got as far as listening.
 func serveWithTokens(t *testing.T, bot, app string) (fs *slacktest.Server, logs string, started bool, err error) {
 	t.Helper()
+	return serveWith(t, bot, app, func(fk *kositest.Server) { fk.AddControl("release-approved", "Release approved") })
+}
+
+// serveWith is serveWithTokens with the fake Kosli seeded by seed.
+func serveWith(t *testing.T, bot, app string, seed func(*kositest.Server)) (fs *slacktest.Server, logs string, started bool, err error) {
+	t.Helper()
 	fs = slacktest.Start(t, slacktest.Options{BotToken: botToken, AppToken: appToken})
 	fk := kositest.Start(t, "cyber-dojo", kosliToken)
+	seed(fk)
 	cfg, err := config.Parse("bot.yaml", []byte(e2eConfig))
 	if err != nil {
 		t.Fatal(err)

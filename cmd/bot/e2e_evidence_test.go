@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -91,6 +92,67 @@ func TestEvidenceApprovalIsWhatTheDeploysGateAsserts(t *testing.T) {
 		}
 	}
 	b.threadHas(msg.TS, "Release succeeded")
+	// /release status says what Kosli holds, item by item.
+	b.command(bob, releaseChannel, "status")
+	status := b.ephemeral(releaseChannel, bob, "Evidence in Kosli:")
+	for _, want := range []string{
+		":white_check_mark: trail, artifacts and manifest: recorded",
+		":white_check_mark: decision (approved) for control `release-approved`: recorded",
+	} {
+		if !strings.Contains(status.Text, want) {
+			t.Errorf("status lacks %q:\n%s", want, status.Text)
+		}
+	}
+	if !eventually(func() bool { return decisions(b.bot) == 2 && len(b.kosli.Attestations()) == 2+2+1+2 }) {
+		t.Errorf("attestations %d, want 2 promotions + 2 decisions + manifest + deployment + verification", len(b.kosli.Attestations()))
+	}
+}
+
+// TestEvidenceAMissingControlStopsTheStart: a pipeline whose control Kosli
+// lacks (GET /controls/{org}/{id} answers 404, kosli-dev/cli
+// cmd/kosli/getControl_test.go) does not start, and is told how to create it.
+func TestEvidenceAMissingControlStopsTheStart(t *testing.T) {
+	_, _, started, err := serveWith(t, botToken, appToken, func(*kositest.Server) {})
+	if err == nil || started {
+		t.Fatalf("serve started (%v) without the control: %v", started, err)
+	}
+	for _, want := range []string{"pipeline prod", `no control "release-approved"`, "kosli create control release-approved", "--org cyber-dojo"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("start-up error lacks %q: %v", want, err)
+		}
+	}
+}
+
+// TestEvidenceAControlDeletedAfterTheStartMakesTheBotUnready: /readyz
+// reports it, and the release whose decision Kosli then refuses ends as
+// evidence_failed, told once, with nothing dispatched.
+func TestEvidenceAControlDeletedAfterTheStartMakesTheBotUnready(t *testing.T) {
+	b := startShip(t, "2", githubtest.Workflow{}, shipSetup{}, func(o *serveOptions) { o.ControlsEvery = 50 * time.Millisecond })
+	ready := func() int {
+		resp, err := http.Get("http://" + b.ops + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if !eventually(func() bool { return ready() == 200 }) {
+		t.Fatal("never ready")
+	}
+	b.command(alice, releaseChannel, "propose")
+	msg := b.releaseMessage()
+	b.kosli.DeleteControl("release-approved")
+	if !eventually(func() bool { return ready() == 503 }) {
+		t.Error("ready with the control deleted")
+	}
+	b.click(carol, msg.TS, "release_approve")
+	b.threadHas(msg.TS, "Not dispatched: Kosli refused the decision")
+	if n := b.threadCount(msg.TS, "Not dispatched"); n != 1 {
+		t.Errorf("told %d times", n)
+	}
+	if n := len(b.gh.RequestsTo(githubtest.RouteDispatch)); n != 0 {
+		t.Errorf("%d dispatches without the decision", n)
+	}
 }
 
 // TestEvidenceARejectedReleaseLeavesItsArtifactsNonCompliant: the decision

@@ -73,6 +73,9 @@ type serveOptions struct {
 	// 2s); EvidenceBackoff and EvidenceMaxBackoff bound the wait between
 	// attempts to deliver it (default 2s and 5m).
 	EvidencePoll, EvidenceBackoff, EvidenceMaxBackoff time.Duration
+	// ControlsEvery is how often /readyz asks Kosli whether the pipelines'
+	// controls still exist (default 1m).
+	ControlsEvery time.Duration
 }
 
 // replicaID names this process in leases: host, pid and a random part.
@@ -246,7 +249,7 @@ func serve(ctx context.Context, o serveOptions) error {
 				return nil
 			},
 			"redis":          st.Ping,
-			"kosli-controls": controlsCheck(kc, o.Config, o.Env.KosliOrg),
+			"kosli-controls": controlsCheck(kc, o.Config, o.ControlsEvery),
 		},
 	})
 	if err != nil {
