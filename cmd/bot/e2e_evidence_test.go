@@ -242,3 +242,36 @@ func decisions(b *bot) int {
 	}
 	return n
 }
+
+// TestEvidenceRequestsOfAFiveArtifactRelease counts what one release of 5
+// artifacts asks of Kosli, propose to verified, by endpoint: the figures of
+// the closing note, and a guard against a request added by mistake.
+func TestEvidenceRequestsOfAFiveArtifactRelease(t *testing.T) {
+	b := startShip(t, "gen:15", githubtest.Workflow{}, shipSetup{})
+	ts := b.proposeAndApprove()
+	b.threadHas(ts, "Release succeeded")
+	if !eventually(func() bool { return len(b.kosli.Attestations()) == 5+5+1+2 }) {
+		t.Fatalf("%d attestations, want 13", len(b.kosli.Attestations()))
+	}
+	byRoute := map[string]int{}
+	writes := 0
+	for _, q := range b.kosli.Requests() {
+		route := q.Method + " " + string(q.Route)
+		if q.Route == kositest.RouteAttestations {
+			route += q.Path[strings.LastIndex(q.Path, "/"):]
+		}
+		byRoute[route]++
+		if q.Method != http.MethodGet {
+			writes++
+		}
+	}
+	t.Logf("Kosli requests of one 5-artifact release: %d in all, %d writes: %v", len(b.kosli.Requests()), writes, byRoute)
+	// flow, trail, the promotion type (created once per org), 5 artifacts,
+	// 5 promotions, the manifest, 5 decisions, the deployment, the verification.
+	if writes != 1+1+1+5+5+1+5+1+1 {
+		t.Errorf("%d writes to Kosli, want 21", writes)
+	}
+	if n := byRoute["GET attestations"]; n != 0 {
+		t.Errorf("%d reads of attestations with no answer lost", n)
+	}
+}
