@@ -12,6 +12,7 @@ import (
 	"github.com/release-bot/release-bot/internal/kosli/kositest"
 	"github.com/release-bot/release-bot/internal/release"
 	"github.com/release-bot/release-bot/internal/secret"
+	"github.com/release-bot/release-bot/internal/slackbot/slacktest"
 )
 
 // prodPolicy is deploy/kosli/environment-policy.yml without its comments:
@@ -273,5 +274,60 @@ func TestEvidenceRequestsOfAFiveArtifactRelease(t *testing.T) {
 	}
 	if n := byRoute["GET attestations"]; n != 0 {
 		t.Errorf("%d reads of attestations with no answer lost", n)
+	}
+}
+
+// TestEvidenceARestartWithItemsInTheOutbox: Kosli is down when a release is
+// proposed and the bot restarts before it is back; the new process delivers
+// the evidence, once.
+func TestEvidenceARestartWithItemsInTheOutbox(t *testing.T) {
+	b := startBot(t, "2")
+	b.kosli.FailNext(kositest.RouteFlows, 1000, 503)
+	b.command(alice, releaseChannel, "propose")
+	msg := b.releaseMessage()
+	b.threadHas(msg.TS, "The evidence is not in Kosli yet (Kosli answered HTTP 503")
+	b.restart()
+	b.kosli.Clear(kositest.RouteFlows)
+	b.waitFor("the evidence recorded", func(st *slacktest.State) bool {
+		m, _ := st.Message(releaseChannel, msg.TS)
+		return strings.Contains(blocksText(t, m.Blocks), "Evidence: ")
+	})
+	for _, name := range []string{"web.promotion", "nginx.promotion", "release-manifest"} {
+		n := 0
+		for _, a := range b.kosli.Attestations() {
+			if a.Name == name {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%s recorded %d times across the restart, want 1", name, n)
+		}
+	}
+	if n := b.threadCount(msg.TS, "The evidence is not in Kosli yet"); n != 1 {
+		t.Errorf("told %d times that the evidence is missing, want once", n)
+	}
+}
+
+// TestEvidenceAnArtifactKosliDoesNotKnow: the gate says so (the assert
+// answers "Artifact with fingerprint … does not exist", kosli-dev/cli
+// cmd/kosli/assertArtifact_test.go) and blocks; nothing crashes, and the
+// evidence is still recorded (reporting the artifact into the trail makes
+// Kosli know it).
+func TestEvidenceAnArtifactKosliDoesNotKnow(t *testing.T) {
+	b := startBot(t, "2")
+	for _, a := range loadFixture(t, "2").Source.Artifacts {
+		if strings.HasPrefix(a.Flow, "web") {
+			b.kosli.ClearVerdict(a.Fingerprint, "aws-prod")
+			b.kosli.ClearVerdict(a.Fingerprint, "aws-beta")
+			b.kosli.Script(kositest.RouteAsserts, kositest.Response{Status: 404, Body: `{"message":"Artifact with fingerprint '` + a.Fingerprint + `' does not exist in organization 'cyber-dojo'"}`})
+		}
+	}
+	b.command(alice, releaseChannel, "propose")
+	msg := b.releaseMessage()
+	if text := blocksText(t, msg.Blocks); !strings.Contains(text, "not compliant: unknown to Kosli") {
+		t.Errorf("the release does not say Kosli does not know the artifact:\n%s", text)
+	}
+	if !eventually(func() bool { return len(b.kosli.Artifacts()) == 2 }) {
+		t.Errorf("%d artifacts reported into the trail, want 2", len(b.kosli.Artifacts()))
 	}
 }
