@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -115,7 +117,43 @@ func runTour(ctx context.Context, w *sandboxWorld, io stdio) error {
 	if !strings.Contains(strings.Join(replies, "\n"), "Verified in aws-prod#") {
 		return fmt.Errorf("the release was not verified in Kosli")
 	}
-	return nil
+	return tourEvidence(ctx, w, step)
+}
+
+// tourEvidence shows what Kosli holds of the release, per artifact, once the
+// outbox has delivered it: its promotion and the decision for the control.
+func tourEvidence(ctx context.Context, w *sandboxWorld, step func(string, ...any)) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		perArtifact := map[string][]string{}
+		outcomes := 0
+		for _, a := range w.kosli.Attestations() {
+			if service, what, ok := strings.Cut(a.Name, "."); ok {
+				if a.Kind == "system" {
+					what += fmt.Sprintf(" for %s (compliant: %v)", a.Control, a.Compliant != nil && *a.Compliant)
+				}
+				perArtifact[service] = append(perArtifact[service], what)
+			} else if a.Name == "deployment" || a.Name == "verification" {
+				outcomes++
+			}
+		}
+		done := outcomes == 2 && len(perArtifact) > 0
+		for _, whats := range perArtifact {
+			done = done && len(whats) == 2
+		}
+		if done {
+			services := slices.Sorted(maps.Keys(perArtifact))
+			for _, s := range services {
+				step("  kosli: %s: %s", s, strings.Join(perArtifact[s], ", "))
+			}
+			step("  kosli: the trail also holds release-manifest, deployment and verification")
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("the evidence did not reach Kosli: %d attestations", len(w.kosli.Attestations()))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func name(w *sandboxWorld, id string) string {
