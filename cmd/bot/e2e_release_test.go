@@ -357,6 +357,15 @@ func TestReleaseExpiresWithoutAClick(t *testing.T) {
 	if text := b.parentText(msg.TS); !strings.Contains(text, "Expired") || strings.Contains(string(b.parentBlocks(msg.TS)), "release_approve") {
 		t.Errorf("expired release still offers approval:\n%s", text)
 	}
+	// Its decision is recorded non-compliant, per artifact, once.
+	if !eventually(func() bool { return decisions(b) == 2 }) {
+		t.Fatalf("%d decisions for the expired release, want 2", decisions(b))
+	}
+	for _, a := range b.kosli.Attestations() {
+		if a.Kind == "system" && (a.Compliant == nil || *a.Compliant) {
+			t.Errorf("decision %s of an expired release is compliant", a.Name)
+		}
+	}
 	b.command(alice, releaseChannel, "propose")
 	b.waitReleases(2)
 }

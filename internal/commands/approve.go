@@ -64,6 +64,7 @@ func (h *Handler) approveClick(ctx context.Context, c *click) string {
 	case store.WrongDigest:
 		return "This button is for an older version of the release. Use the buttons on its current message."
 	case store.Expired:
+		h.expiredDecision(ctx, id)
 		h.afterChange(ctx, id)
 		return "This release expired before it was approved. Propose it again: `/release propose " + r.Pipeline + "`."
 	case store.NotFound:

@@ -172,6 +172,22 @@ func evidenceNotice(it release.EvidenceItem) string {
 		esc(truncate(it.LastError, 300)))
 }
 
+// expiredDecision records the decision of a release the store expired in
+// its own script (a click after the window closed), which writes no
+// evidence: once, as only an expired release without it gets it.
+func (h *Handler) expiredDecision(ctx context.Context, id string) {
+	add := h.decision(release.Expired, "", "approvals ran out of time")
+	if _, err := h.d.Releases.Amend(ctx, id, 0, func(x *release.Release) {
+		if x.State == release.Expired {
+			add(x)
+		}
+	}); err != nil {
+		h.d.Logger.Warn().Err(err).Str("release_id", id).Msg("the expired release's decision not queued")
+		return
+	}
+	h.wakeEvidence()
+}
+
 // evidenceFailed ends a release whose decision Kosli did not record: the
 // deploy's gate would refuse every artifact, so nothing is dispatched.
 func (h *Handler) evidenceFailed(ctx context.Context, r *release.Release, p *config.Pipeline, why string) {
@@ -188,7 +204,6 @@ func (h *Handler) evidenceFailed(ctx context.Context, r *release.Release, p *con
 	}
 	h.d.Logger.Error().Str("release_id", r.ID).Str("why", why).Msg("release ended: its decision is not in Kosli")
 	h.refresh(ctx, next)
-	h.d.Metrics.Releases.WithLabelValues(string(next.State)).Inc()
 	h.reply(ctx, next, fmt.Sprintf(":lock: Not dispatched: %s. The deploy's gate requires the decision in Kosli, so nothing was sent to GitHub. "+
 		"Propose again when Kosli answers: `/release propose %s`.", esc(truncate(why, 300)), p.Name))
 }
