@@ -281,7 +281,9 @@ func runSandbox(ctx context.Context, args []string, io stdio, _ func(string) str
 	if *tour {
 		err := runTour(ctx, w, io)
 		cancel()
-		<-served
+		if serr := <-served; err == nil && serr != nil {
+			err = fmt.Errorf("the bot stopped with an error: %w", serr)
+		}
 		if err != nil {
 			errorf(io.err, "bot sandbox --tour: %v", err)
 			return exitFailure

@@ -299,7 +299,7 @@ func (h *Handler) rejectSubmitted(ctx context.Context, cb slack.InteractionCallb
 }
 
 func (h *Handler) reject(ctx context.Context, r *release.Release, p *config.Pipeline, userID, reason string) string {
-	updated, err := h.d.Releases.Reject(ctx, r.ID, release.Decision{UserID: userID, At: h.d.Now(), Reason: reason}, h.decision(release.Rejected, userID, reason))
+	_, err := h.d.Releases.Reject(ctx, r.ID, release.Decision{UserID: userID, At: h.d.Now(), Reason: reason}, h.decision(release.Rejected, userID, reason))
 	if err != nil {
 		var conflict *store.ConflictError
 		if errors.As(err, &conflict) {
@@ -314,7 +314,7 @@ func (h *Handler) reject(ctx context.Context, r *release.Release, p *config.Pipe
 	if reason == "" {
 		reason = "no reason given"
 	}
-	updated = h.afterChange(ctx, r.ID)
+	updated := h.afterChange(ctx, r.ID)
 	line := fmt.Sprintf(":no_entry: <@%s> rejected the release: ", userID)
 	h.reply(ctx, updated, line+escCut(reason, maxSectionText-utf8.RuneCountInString(line)))
 	return ""

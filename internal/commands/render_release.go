@@ -206,7 +206,7 @@ func moreArtifactsLine(m *release.Manifest, rest []int) string {
 	for k, i := range rest {
 		name := esc(m.Artifacts[i].Service)
 		if b.Len()+len(name)+2 > room {
-			b.WriteString(fmt.Sprintf(" and %d others", len(rest)-k))
+			fmt.Fprintf(&b, " and %d others", len(rest)-k)
 			break
 		}
 		if k > 0 {

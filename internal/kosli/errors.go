@@ -187,13 +187,13 @@ func messageOf(body []byte, contentType string) string {
 	if text == "" {
 		return ""
 	}
-	switch {
-	case text[0] == '{':
+	switch text[0] {
+	case '{':
 		var obj map[string]json.RawMessage
 		if json.Unmarshal(body, &obj) == nil {
 			return remote.Clip(jsonMessage(obj, text))
 		}
-	case text[0] == '"':
+	case '"':
 		var s string
 		if json.Unmarshal(body, &s) == nil {
 			return remote.Clip(remote.OneLine(s))

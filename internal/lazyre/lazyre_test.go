@@ -19,7 +19,7 @@ func TestCompiledOnFirstUseOnce(t *testing.T) {
 	if got := r.FindStringSubmatch("a42"); len(got) != 2 || got[1] != "42" {
 		t.Errorf("FindStringSubmatch = %q", got)
 	}
-	if r.Regexp() != r.Regexp() {
+	if first, again := r.Regexp(), r.Regexp(); first != again {
 		t.Error("compiled more than once")
 	}
 	if r.String() != `^a([0-9]+)$` {

@@ -1,7 +1,6 @@
 package rollout
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -63,8 +62,3 @@ func TestDispatchProblemSaysWhatToFix(t *testing.T) {
 		}
 	}
 }
-
-type nopThread struct{}
-
-func (nopThread) Reply(context.Context, *release.Release, string)  {}
-func (nopThread) Refresh(context.Context, string) *release.Release { return nil }

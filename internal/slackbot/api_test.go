@@ -60,7 +60,7 @@ func TestDedupKeyNamesADelivery(t *testing.T) {
 		cb.View.State = &slack.ViewState{Values: map[string]map[string]slack.BlockAction{"reason": {"reason": {Value: reason}}}}
 		return job{kind: socketmode.EventTypeInteractive, callback: cb}
 	}
-	if dedupKey(submit("")) != dedupKey(submit("")) || !strings.HasPrefix(dedupKey(submit("")), "view:V1:h1:") {
+	if first, again := dedupKey(submit("")), dedupKey(submit("")); first != again || !strings.HasPrefix(first, "view:V1:h1:") {
 		t.Errorf("a redelivered submission has another key: %q", dedupKey(submit("")))
 	}
 	if dedupKey(submit("")) == dedupKey(submit("web is not ready")) {
