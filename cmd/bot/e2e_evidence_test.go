@@ -92,6 +92,22 @@ func TestEvidenceApprovalIsWhatTheDeploysGateAsserts(t *testing.T) {
 			t.Errorf("after the approval, %s in aws-prod: %+v; want compliant", fp[:8], c)
 		}
 	}
+	// Each decision says what was approved and by whom (users.info).
+	for _, a := range b.kosli.Attestations() {
+		if a.Kind != "system" {
+			continue
+		}
+		ud, _ := a.Payload["user_data"].(map[string]any)
+		approvers, _ := ud["approvers"].([]any)
+		if ud["manifest_digest"] == nil || ud["required"] != float64(1) || len(approvers) != 1 {
+			t.Errorf("decision %s user_data = %v", a.Name, ud)
+			continue
+		}
+		who, _ := approvers[0].(map[string]any)
+		if who["slack_id"] != carol || who["name"] != "carol" || who["email"] != "carol@example.com" || who["at"] == nil {
+			t.Errorf("decision %s names its approver %v", a.Name, who)
+		}
+	}
 	b.threadHas(msg.TS, "Release succeeded")
 	// /release status says what Kosli holds, item by item.
 	b.command(bob, releaseChannel, "status")

@@ -94,7 +94,8 @@ func startBot(t testing.TB, fixture string, opts ...botOption) *bot {
 	fs.AddChannel(releaseChannel, "releases")
 	fs.AddChannel(otherChannel, "random")
 	for _, u := range []string{alice, bob, carol} {
-		fs.AddUser(slacktest.User{ID: u, Name: strings.ToLower(u[2:7])})
+		name := strings.ToLower(u[2:7])
+		fs.AddUser(slacktest.User{ID: u, Name: name, Email: name + "@example.com"})
 	}
 	fs.AddUser(slacktest.User{ID: dave, Name: "dave", IsRestricted: true})
 	fs.AddUsergroup("S0RELMGRS01", "release-managers", alice, bob)

@@ -411,3 +411,69 @@ func counter(t *testing.T, m *metrics.Metrics, kind, result string) float64 {
 	t.Fatalf("no counter kind=%s result=%s", kind, result)
 	return 0
 }
+
+// TestAnOutcomeIsRetriedUntilKosliTakesIt: the deployment's attestation,
+// written with the release's end, survives a 503 and is recorded once; the
+// pending gauge counts the release while it waits.
+func TestAnOutcomeIsRetriedUntilKosliTakesIt(t *testing.T) {
+	e := newEnv(t, 2, false)
+	w := e.worker("a")
+	e.deliverAll(w)
+	if _, err := e.st.Transition(context.Background(), e.rel.ID, release.Cancelled, store.TransitionOpts{Update: func(x *release.Release) {
+		x.AddEvidence(release.EvidenceItem{ID: "deployment", Kind: release.EvidenceOutcome, Name: "deployment", Data: map[string]any{"run": "r"}, CreatedAt: t0})
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	e.kosli.FailNext(kositest.RouteAttestations, 1, http.StatusServiceUnavailable)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(5 * time.Second)
+	// Between the failed attempt and the next (the worker looks every 2s),
+	// the gauge counts the release.
+	for gauge(t, e.met) != 1 && e.count("deployment") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the pending gauge never counted the waiting release")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	for e.count("deployment") != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("deployment not recorded: %+v", e.kosli.Attestations())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	r, err := e.st.Get(context.Background(), e.rel.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if it := r.Evidence.Item("deployment"); it.Status != release.EvidenceRecorded || it.Attempts != 1 {
+		t.Errorf("deployment item %+v, want recorded after 1 failed attempt", it)
+	}
+	if got := counter(t, e.met, "outcome", "retried"); got != 1 {
+		t.Errorf("retried counter = %v, want 1", got)
+	}
+	// Once nothing is pending the gauge is back at 0.
+	for time.Now().Before(deadline) && gauge(t, e.met) != 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if g := gauge(t, e.met); g != 0 {
+		t.Errorf("pending gauge = %v after delivery, want 0", g)
+	}
+}
+
+func gauge(t *testing.T, m *metrics.Metrics) float64 {
+	t.Helper()
+	mfs, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "releasebot_evidence_outbox_pending" {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatal("no releasebot_evidence_outbox_pending")
+	return 0
+}

@@ -25,6 +25,10 @@ type User struct {
 	Deleted bool
 	// TeamID is the user's workspace; empty means the fake's own.
 	TeamID string
+	// Email is profile.email, which Slack returns only to a token with the
+	// users:read.email scope (https://api.slack.com/methods/users.info):
+	// empty leaves it out, as for a token without it.
+	Email string
 }
 
 // usergroup is a user group ("S…").
@@ -101,12 +105,16 @@ func (s *Server) usersInfo(in *apiRequest) (map[string]any, string) {
 	if !ok {
 		return nil, "user_not_found"
 	}
+	profile := map[string]any{"real_name": u.Name, "display_name": u.Name, "team": u.TeamID}
+	if u.Email != "" {
+		profile["email"] = u.Email
+	}
 	return map[string]any{"user": map[string]any{
 		"id": u.ID, "team_id": u.TeamID, "name": u.Name, "real_name": u.Name,
 		"deleted": u.Deleted, "is_bot": u.IsBot, "is_app_user": false,
 		"is_restricted": u.IsRestricted, "is_ultra_restricted": u.IsUltraRestricted,
 		"is_admin": false, "is_owner": false,
-		"profile": map[string]any{"real_name": u.Name, "display_name": u.Name, "team": u.TeamID},
+		"profile": profile,
 	}}, ""
 }
 
