@@ -432,8 +432,8 @@ func TestAnOutcomeIsRetriedUntilKosliTakesIt(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Second)
 	// Between the failed attempt and the next (the worker looks every 2s),
 	// the gauge counts the release.
-	for gauge(t, e.met) != 1 && e.count("deployment") == 0 {
-		if time.Now().After(deadline) {
+	for gauge(t, e.met) != 1 {
+		if time.Now().After(deadline) || e.count("deployment") != 0 {
 			t.Fatal("the pending gauge never counted the waiting release")
 		}
 		time.Sleep(5 * time.Millisecond)
