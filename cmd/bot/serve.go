@@ -165,7 +165,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	}
 	rdb := redis.NewClient(ropts)
 	defer rdb.Close()
-	st := store.New(rdb, store.Options{Now: o.Now, Retention: time.Duration(o.Config.Settings.Retention)})
+	st := store.New(rdb, store.Options{Now: o.Now, Retention: time.Duration(o.Config.Settings.Retention), OnTransition: m.Transition})
 
 	kc, err := kosli.New(kosli.Options{
 		Host: o.Env.KosliHost, Org: o.Env.KosliOrg, Token: o.Env.KosliAPIToken,
@@ -174,8 +174,10 @@ func serve(ctx context.Context, o serveOptions) error {
 	if err != nil {
 		return err
 	}
+	m.Endpoints(metrics.Slack, slackbot.Methods()...)
 	api := slackbot.NewAPI(slackbot.APIOptions{
 		BotToken: o.Env.SlackBotToken, AppToken: o.Env.SlackAppToken, APIURL: o.Env.SlackAPIURL, Logger: log,
+		Observe: m.Observer(metrics.Slack),
 	})
 	// A wrong bot token would otherwise show only when the first command
 	// is answered: /readyz would say ready on the app token alone.
@@ -214,7 +216,9 @@ func serve(ctx context.Context, o serveOptions) error {
 	handler.SetEvidence(outbox)
 	background = append(background, outbox.Run)
 	if o.Config.HasWorkflows() {
-		gopts := github.Options{BaseURL: o.Env.GitHubAPIURL, Token: o.Env.GitHubToken, Logger: log, UserAgent: "release-bot/" + version, Clock: o.Now}
+		m.Endpoints(metrics.GitHub, github.Endpoints()...)
+		gopts := github.Options{BaseURL: o.Env.GitHubAPIURL, Token: o.Env.GitHubToken, Logger: log, UserAgent: "release-bot/" + version, Clock: o.Now,
+			Observe: m.Observer(metrics.GitHub)}
 		if o.Env.UsesGitHubApp() {
 			gopts.Token = secret.Secret{}
 			gopts.App = &github.App{AppID: o.Env.GitHubAppID, InstallationID: o.Env.GitHubAppInstallationID, PrivateKeyFile: o.Env.GitHubAppPrivateKeyFile}

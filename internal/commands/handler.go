@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -72,7 +73,34 @@ func New(d Deps) *Handler {
 	if d.Metrics == nil {
 		d.Metrics = metrics.New()
 	}
+	zeroCommands(d.Metrics)
 	return &Handler{d: d}
+}
+
+// zeroCommands creates every command and click label at zero for rate()
+// (see metrics.New): the verbs and actions are this package's to list.
+func zeroCommands(m *metrics.Metrics) {
+	for _, v := range []Verb{VerbHelp, VerbDiff, VerbPropose, VerbStatus, VerbList, VerbCancel, VerbDrift, "invalid"} {
+		for _, outcome := range []string{"ok", "usage", "refused", "error"} {
+			m.Commands.WithLabelValues(string(v), outcome)
+		}
+	}
+	for _, action := range []string{ActionApprove, ActionReject, ActionPropose, "", "other"} {
+		for _, outcome := range []string{"ok", "answered", "refused", "stale"} {
+			m.Commands.WithLabelValues(clickLabel(action), outcome)
+		}
+	}
+}
+
+// clickLabel is a click's command label: "click:" and its action id (none
+// for the reject dialog's submission), "click:other" for an action this
+// bot does not serve, so that old or forged buttons cannot add labels.
+func clickLabel(action string) string {
+	switch action {
+	case ActionApprove, ActionReject, ActionPropose, "":
+		return "click:" + action
+	}
+	return "click:other"
 }
 
 // SetDispatcher sets the Dispatcher after construction: the dispatcher
@@ -100,7 +128,7 @@ func (h *Handler) Command(ctx context.Context, cmd slack.SlashCommand) {
 	defer func() {
 		if r := recover(); r != nil {
 			ref := newRef()
-			inv.log.Error().Str("ref", ref).Interface("panic", r).Msg("command panicked")
+			inv.log.Error().Str("ref", ref).Interface("panic", r).Str("stack", string(debug.Stack())).Msg("command panicked")
 			h.ephemeral(ctx, inv, somethingWrong(ref))
 			outcome = "error"
 		}
@@ -273,10 +301,12 @@ func (h *Handler) startWorking(ctx context.Context, inv *invocation) *workingNot
 	w.timer = time.AfterFunc(after, func() {
 		defer w.wg.Done()
 		w.mu.Lock()
-		defer w.mu.Unlock()
-		if w.over {
+		over := w.over
+		w.mu.Unlock()
+		if over {
 			return
 		}
+		// Not under w.mu: stop waits for this function (w.wg), not the lock.
 		err := h.d.Slack.Respond(ctx, inv.cmd.ResponseURL, &slack.WebhookMessage{
 			ResponseType: slack.ResponseTypeEphemeral, Text: ":hourglass_flowing_sand: Working on it…",
 		})
@@ -284,7 +314,9 @@ func (h *Handler) startWorking(ctx context.Context, inv *invocation) *workingNot
 			inv.log.Warn().Err(err).Msg("could not show working notice")
 			return
 		}
+		w.mu.Lock()
 		w.shown = true
+		w.mu.Unlock()
 	})
 	return w
 }

@@ -16,7 +16,7 @@ func (h *Handler) Interaction(ctx context.Context, cb slack.InteractionCallback)
 		action = cb.ActionCallback.BlockActions[0].ActionID
 	}
 	outcome := "stale"
-	defer func() { h.d.Metrics.Commands.WithLabelValues("click:"+truncate(action, 40), outcome).Inc() }()
+	defer func() { h.d.Metrics.Commands.WithLabelValues(clickLabel(action), outcome).Inc() }()
 	if s := h.d.Config.Settings; (s.TeamID != "" && cb.Team.ID != s.TeamID) || (s.AppID != "" && cb.APIAppID != "" && cb.APIAppID != s.AppID) {
 		log.Warn().Str("team", cb.Team.ID).Str("app", cb.APIAppID).Msg("click from another workspace or app refused")
 		outcome = "refused"

@@ -32,8 +32,8 @@ func approvedWhileKosliIsDown(t *testing.T) (*driftEnv, *drifttest.Clock, *relea
 	e := newDriftEnv(t, "2", func(d *commands.Deps) {
 		api := d.Slack.(*slackbot.API)
 		d.Views, d.People, d.Now = api, api, c.Now
-		// One attempt a call, so that the handler's own retries are what
-		// the test waits for, not the client's as well.
+		// One attempt a call: the client's policy is the only one, so
+		// the re-check then sends one request.
 		kc, err := kosli.New(kosli.Options{Host: d.Links.Host, Org: "cyber-dojo", Token: secret.New(kosliSecret), Retry: retry.Policy{Attempts: 1}})
 		if err != nil {
 			t.Fatal(err)
@@ -50,7 +50,11 @@ func approvedWhileKosliIsDown(t *testing.T) (*driftEnv, *drifttest.Clock, *relea
 	}
 	e.kosliDown()
 	c.Advance(time.Minute)
+	before := len(e.kosli.RequestsTo(kositest.RouteEnvDiff))
 	e.h.Interaction(ctx, e.click(t, r, rejectApprover, commands.ActionApprove))
+	if n := len(e.kosli.RequestsTo(kositest.RouteEnvDiff)) - before; n != 1 {
+		t.Errorf("the re-check sent %d env-diff requests with a one-attempt client; want 1 (no retry loop around the client's)", n)
+	}
 	got := e.state(t, r.ID)
 	if got.State != release.Approved {
 		t.Fatalf("after an approval whose re-check could not read Kosli: %s; want still approved", got.State)

@@ -110,7 +110,6 @@ func (h *Handler) afterChange(ctx context.Context, id string) *release.Release {
 		return nil
 	}
 	h.refresh(ctx, r)
-	h.d.Metrics.Releases.WithLabelValues(string(r.State)).Inc()
 	return r
 }
 

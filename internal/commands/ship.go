@@ -11,7 +11,6 @@ import (
 
 	"github.com/release-bot/release-bot/internal/config"
 	"github.com/release-bot/release-bot/internal/release"
-	"github.com/release-bot/release-bot/internal/retry"
 	"github.com/release-bot/release-bot/internal/store"
 )
 
@@ -52,11 +51,13 @@ func (h *Handler) ship(ctx context.Context, r *release.Release, p *config.Pipeli
 		return
 	}
 	h.refresh(ctx, next)
-	h.d.Metrics.Releases.WithLabelValues(string(next.State)).Inc()
 	h.dispatchRecorded(ctx, h.deliverNow(ctx, next), p)
 }
 
-// driftSince reads the environments again and compares them with the manifest.
+// driftSince reads the environments again and compares them with the
+// manifest. The Kosli client's retry policy is the only one: an approving
+// click waits for its attempts, not for a loop of them; a failure is left
+// to recheckFailed and the sweep.
 func (h *Handler) driftSince(ctx context.Context, r *release.Release, p *config.Pipeline) ([]string, error) {
 	data, err := h.d.Releases.Manifest(ctx, r.ID)
 	if err != nil {
@@ -66,15 +67,9 @@ func (h *Handler) driftSince(ctx context.Context, r *release.Release, p *config.
 	if err != nil {
 		return nil, err
 	}
-	var d release.Diff
-	err = retry.Do(ctx, retry.Policy{Attempts: 3, Base: 2 * time.Second, Max: 10 * time.Second}, func(error) retry.Decision { return retry.Again },
-		func(ctx context.Context) error {
-			kctx, cancel := context.WithTimeout(ctx, h.d.KosliTimeout)
-			defer cancel()
-			var err error
-			d, err = h.d.Kosli.Diff(kctx, p.From, p.To)
-			return err
-		})
+	kctx, cancel := context.WithTimeout(ctx, h.d.KosliTimeout)
+	defer cancel()
+	d, err := h.d.Kosli.Diff(kctx, p.From, p.To)
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +129,6 @@ func (h *Handler) toState(ctx context.Context, r *release.Release, to release.St
 		return r, false
 	}
 	h.refresh(ctx, next)
-	h.d.Metrics.Releases.WithLabelValues(string(to)).Inc()
 	return next, true
 }
 

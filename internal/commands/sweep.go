@@ -55,7 +55,6 @@ func (h *Handler) Sweep(ctx context.Context) {
 		}
 		h.d.Logger.Info().Str("release_id", r.ID).Msg("release expired")
 		h.refresh(ctx, next)
-		h.d.Metrics.Releases.WithLabelValues(string(next.State)).Inc()
 		h.reply(ctx, next, fmt.Sprintf(":zzz: The release expired with %d of %d approvals. `/release propose %s` starts again.", len(r.Approvals), r.Required, p.Name))
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -192,7 +193,7 @@ func (s *Scheduler) run(ctx context.Context, p *config.Pipeline, at time.Time, l
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			log.Error().Interface("panic", r).Msg("drift report panicked")
+			log.Error().Interface("panic", r).Str("stack", string(debug.Stack())).Msg("drift report panicked")
 		}
 	}()
 	rctx, cancel := context.WithTimeout(ctx, s.o.ReportTimeout)

@@ -22,7 +22,9 @@ import (
 type call struct {
 	method string
 	// path is below the base URL, escaped, without a query: "repos/acme/app/actions/runs/7".
-	path      string
+	path string
+	// route is the endpoint with placeholders (one of Endpoints), for metrics.
+	route     string
 	releaseID string
 	// write marks a call that must not be repeated once GitHub may have acted on it.
 	write bool
@@ -54,7 +56,12 @@ func (c *Client) do(ctx context.Context, k call, send func(ctx context.Context, 
 		if k.releaseID != "" {
 			ev = ev.Str("release_id", k.releaseID)
 		}
-		ev = ev.Str("endpoint", k.endpoint()).Int("attempt", n).Int("status", status).Dur("took", time.Since(start))
+		took := time.Since(start)
+		var invalid *ValidationError
+		if c.observe != nil && !errors.As(err, &invalid) {
+			c.observe(k.route, status, took)
+		}
+		ev = ev.Str("endpoint", k.endpoint()).Int("attempt", n).Int("status", status).Dur("took", took)
 		if err != nil {
 			ev = ev.Err(err)
 		}

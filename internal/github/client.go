@@ -104,6 +104,24 @@ type Options struct {
 	// FindRunWithin is how long Dispatch looks for the run when GitHub gave
 	// no run id. Default DefaultFindRunWithin; the caller looks longer with WaitForRun.
 	FindRunWithin time.Duration
+	// Observe, when set, is called after every attempt that was sent with
+	// the endpoint's route (one of Endpoints), the status (0 when no answer
+	// came) and the attempt's duration.
+	Observe func(endpoint string, status int, d time.Duration)
+}
+
+// The routes of the endpoints the client calls, as Observe names them.
+const (
+	RouteDispatch  = "POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches"
+	RouteListRuns  = "GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs"
+	RouteGetRun    = "GET /repos/{owner}/{repo}/actions/runs/{run_id}"
+	RouteListJobs  = "GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs"
+	RouteCancelRun = "POST /repos/{owner}/{repo}/actions/runs/{run_id}/cancel"
+)
+
+// Endpoints lists every route the client calls, for metrics at zero.
+func Endpoints() []string {
+	return []string{RouteDispatch, RouteListRuns, RouteGetRun, RouteListJobs, RouteCancelRun}
 }
 
 // String describes the options without credentials.
@@ -137,6 +155,7 @@ type Client struct {
 	clock     func() time.Time
 	userAgent string
 	within    time.Duration
+	observe   func(string, int, time.Duration)
 }
 
 // New checks opts and returns a client. A base URL that is not an absolute
@@ -174,6 +193,7 @@ func New(opts Options) (*Client, error) {
 		clock:     opts.Clock,
 		userAgent: opts.UserAgent,
 		within:    opts.FindRunWithin,
+		observe:   opts.Observe,
 	}
 	switch {
 	case opts.App != nil && !opts.Token.IsZero():

@@ -86,7 +86,7 @@ func (c *Client) Dispatch(ctx context.Context, wf Workflow, inputs map[string]st
 		return DispatchResult{}, err
 	}
 	k := call{
-		method: http.MethodPost, releaseID: releaseID, write: true,
+		method: http.MethodPost, releaseID: releaseID, write: true, route: RouteDispatch,
 		path:     wf.repoPath() + "/actions/workflows/" + url.PathEscape(wf.File) + "/dispatches",
 		notFound: fmt.Sprintf("GitHub has no workflow %s in %s/%s, or the credentials cannot see the repository", wf.File, wf.Owner, wf.Repo),
 	}
@@ -178,7 +178,7 @@ func (c *Client) FindRun(ctx context.Context, wf Workflow, releaseID string, sin
 		return Run{}, false, &ValidationError{Field: "release id", Rule: "is empty; the run is found by it"}
 	}
 	k := call{
-		method: http.MethodGet, releaseID: releaseID,
+		method: http.MethodGet, releaseID: releaseID, route: RouteListRuns,
 		path:     wf.repoPath() + "/actions/workflows/" + url.PathEscape(wf.File) + "/runs",
 		notFound: fmt.Sprintf("GitHub has no workflow %s in %s/%s, or the credentials cannot see the repository", wf.File, wf.Owner, wf.Repo),
 	}

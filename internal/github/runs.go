@@ -77,7 +77,7 @@ func jobOf(j *gh.WorkflowJob) Job {
 
 func (c *Client) runCall(method string, wf Workflow, runID int64, suffix string) call {
 	return call{
-		method: method, write: method != http.MethodGet,
+		method: method, write: method != http.MethodGet, route: method + " /repos/{owner}/{repo}/actions/runs/{run_id}" + suffix,
 		path:     wf.repoPath() + "/actions/runs/" + strconv.FormatInt(runID, 10) + suffix,
 		notFound: fmt.Sprintf("GitHub has no run %d in %s/%s, or the credentials cannot see the repository", runID, wf.Owner, wf.Repo),
 	}

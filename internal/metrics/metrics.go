@@ -8,6 +8,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/release-bot/release-bot/internal/release"
 )
 
 // Metrics holds every collector the bot exports.
@@ -26,17 +29,27 @@ type Metrics struct {
 	Duplicates prometheus.Counter
 	// Commands counts slash commands and clicks by command and outcome.
 	Commands *prometheus.CounterVec
-	// KosliCalls counts Kosli API calls by endpoint and HTTP status (0 for no answer).
+	// KosliCalls counts Kosli API requests by endpoint and status class (see StatusClass).
 	KosliCalls *prometheus.CounterVec
-	// KosliLatency is the time of one Kosli call.
+	// KosliLatency is the time of one Kosli request.
 	KosliLatency *prometheus.HistogramVec
+	// GitHubCalls counts GitHub API requests by endpoint and status class.
+	GitHubCalls *prometheus.CounterVec
+	// GitHubLatency is the time of one GitHub request.
+	GitHubLatency *prometheus.HistogramVec
+	// SlackCalls counts Slack Web API requests (and response_url posts) by
+	// method and status class.
+	SlackCalls *prometheus.CounterVec
+	// SlackLatency is the time of one Slack request.
+	SlackLatency *prometheus.HistogramVec
 	// SocketConnected is 1 while the Socket Mode connection is up.
 	SocketConnected prometheus.Gauge
 	// SocketConnections is the num_connections Slack reported in its last hello.
 	SocketConnections prometheus.Gauge
 	// SocketEvents counts connection state changes (connecting, connected, disconnect, …).
 	SocketEvents *prometheus.CounterVec
-	// Releases counts release state transitions, by the state entered.
+	// Releases counts release state transitions, by the state entered; the
+	// store reports each once (Transition is its OnTransition hook).
 	Releases *prometheus.CounterVec
 	// EvidencePending is the number of releases whose evidence outbox has
 	// items not yet recorded in Kosli.
@@ -71,11 +84,23 @@ func New() *Metrics {
 			Name: "releasebot_commands_total", Help: "Slash commands and button clicks handled, by command and outcome.",
 		}, []string{"command", "outcome"}),
 		KosliCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "releasebot_kosli_requests_total", Help: "Kosli API requests, by endpoint and HTTP status (0: no answer).",
+			Name: "releasebot_kosli_requests_total", Help: "Kosli API requests, by endpoint and status class (2xx, 3xx, 4xx, 5xx; 0: no answer).",
 		}, []string{"endpoint", "status"}),
 		KosliLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "releasebot_kosli_request_seconds", Help: "Kosli API request time.", Buckets: prometheus.DefBuckets,
 		}, []string{"endpoint"}),
+		GitHubCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "releasebot_github_requests_total", Help: "GitHub API requests, by endpoint and status class (2xx, 3xx, 4xx, 5xx; 0: no answer).",
+		}, []string{"endpoint", "status"}),
+		GitHubLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "releasebot_github_request_seconds", Help: "GitHub API request time.", Buckets: prometheus.DefBuckets,
+		}, []string{"endpoint"}),
+		SlackCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "releasebot_slack_requests_total", Help: "Slack Web API requests and response_url posts, by method and status class (2xx, 3xx, 4xx, 5xx; 0: no answer).",
+		}, []string{"method", "status"}),
+		SlackLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "releasebot_slack_request_seconds", Help: "Slack request time.", Buckets: prometheus.DefBuckets,
+		}, []string{"method"}),
 		SocketConnected: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "releasebot_socket_connected", Help: "1 while the Socket Mode connection is up.",
 		}),
@@ -95,19 +120,102 @@ func New() *Metrics {
 			Name: "releasebot_evidence_delivery_failures_total", Help: "Failed deliveries of evidence to Kosli, by kind and result (retried, given_up).",
 		}, []string{"kind", "result"}),
 	}
-	for _, kind := range []string{"report", "decision", "outcome"} {
-		for _, result := range []string{"retried", "given_up"} {
-			m.EvidenceFailures.WithLabelValues(kind, result) // at zero from the start, for rate()
-		}
-	}
+	m.zero()
 	reg.MustRegister(m.Envelopes, m.Acks, m.AckLatency, m.Busy, m.Duplicates, m.Commands, m.KosliCalls,
-		m.KosliLatency, m.SocketConnected, m.SocketConnections, m.SocketEvents, m.Releases, m.EvidencePending, m.EvidenceFailures,
+		m.KosliLatency, m.GitHubCalls, m.GitHubLatency, m.SlackCalls, m.SlackLatency,
+		m.SocketConnected, m.SocketConnections, m.SocketEvents, m.Releases, m.EvidencePending, m.EvidenceFailures,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
+// zero creates every label combination that can be listed here at zero, so
+// that rate() and increase() see the first event after a start: a series
+// born at 1 has no earlier sample to rise from. The commands' labels are
+// the commands package's to list (commands.New); the requests' endpoints the
+// adapters' (Endpoints), and an endpoint first seen gets all its classes.
+func (m *Metrics) zero() {
+	for _, typ := range []socketmode.EventType{socketmode.EventTypeSlashCommand, socketmode.EventTypeInteractive, socketmode.EventTypeEventsAPI} {
+		m.Envelopes.WithLabelValues(string(typ))
+	}
+	for _, result := range []string{"ok", "error"} {
+		m.Acks.WithLabelValues(result)
+	}
+	for _, evt := range []socketmode.EventType{socketmode.EventTypeConnecting, socketmode.EventTypeConnected,
+		socketmode.EventTypeConnectionError, socketmode.EventTypeIncomingError, socketmode.EventTypeErrorBadMessage,
+		socketmode.EventTypeDisconnect, socketmode.EventTypeInvalidAuth, socketmode.EventTypeErrorWriteFailed} {
+		m.SocketEvents.WithLabelValues(string(evt))
+	}
+	for _, st := range release.States {
+		m.Releases.WithLabelValues(string(st))
+	}
+	for _, kind := range []release.EvidenceKind{release.EvidenceReport, release.EvidenceDecision, release.EvidenceOutcome} {
+		for _, result := range []string{"retried", "given_up"} {
+			m.EvidenceFailures.WithLabelValues(string(kind), result)
+		}
+	}
+}
+
+// StatusClass is the status label of a request's HTTP status: its class
+// ("2xx" … "5xx"), or "0" when no answer came (a timeout, a refused
+// connection). Classes keep the label set small and known in advance.
+func StatusClass(status int) string {
+	if status < 200 || status > 599 {
+		return "0"
+	}
+	return strconv.Itoa(status/100) + "xx"
+}
+
+// Transition has the shape of the store's OnTransition hook.
+func (m *Metrics) Transition(to release.State) {
+	m.Releases.WithLabelValues(string(to)).Inc()
+}
+
+// API names one remote's request metrics.
+type API int
+
+// The remotes whose requests are counted.
+const (
+	Kosli API = iota
+	GitHub
+	Slack
+)
+
+func (m *Metrics) request(api API) (*prometheus.CounterVec, *prometheus.HistogramVec) {
+	switch api {
+	case GitHub:
+		return m.GitHubCalls, m.GitHubLatency
+	case Slack:
+		return m.SlackCalls, m.SlackLatency
+	}
+	return m.KosliCalls, m.KosliLatency
+}
+
+// Endpoints creates the request series of the endpoints an adapter calls,
+// every status class at zero.
+func (m *Metrics) Endpoints(api API, endpoints ...string) {
+	calls, latency := m.request(api)
+	for _, e := range endpoints {
+		for _, class := range [...]string{"2xx", "3xx", "4xx", "5xx", "0"} { // StatusClass's values
+			calls.WithLabelValues(e, class)
+		}
+		latency.WithLabelValues(e)
+	}
+}
+
+// Observer returns a hook with the shape of the adapters' Observe options,
+// for one remote: one request to endpoint answered status (0: no answer)
+// after d. An endpoint not listed by Endpoints gets its other classes at
+// zero with its first request (five map look-ups, next to a request).
+func (m *Metrics) Observer(api API) func(endpoint string, status int, d time.Duration) {
+	calls, latency := m.request(api)
+	return func(endpoint string, status int, d time.Duration) {
+		m.Endpoints(api, endpoint)
+		calls.WithLabelValues(endpoint, StatusClass(status)).Inc()
+		latency.WithLabelValues(endpoint).Observe(d.Seconds())
+	}
+}
+
 // ObserveKosli has the shape of the Kosli client's Observe hook.
 func (m *Metrics) ObserveKosli(endpoint string, status int, d time.Duration) {
-	m.KosliCalls.WithLabelValues(endpoint, strconv.Itoa(status)).Inc()
-	m.KosliLatency.WithLabelValues(endpoint).Observe(d.Seconds())
+	m.Observer(Kosli)(endpoint, status, d)
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -305,7 +306,7 @@ func (r *Rollout) follow(ctx context.Context, id string, p *config.Pipeline) {
 	log.Info().Str("owner", r.o.Owner).Msg("following the release's run")
 	defer func() {
 		if rec := recover(); rec != nil {
-			log.Error().Interface("panic", rec).Msg("follower panicked")
+			log.Error().Interface("panic", rec).Str("stack", string(debug.Stack())).Msg("follower panicked")
 		}
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		defer cancel()

@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
 
+	"github.com/release-bot/release-bot/internal/remote"
 	"github.com/release-bot/release-bot/internal/retry"
 	"github.com/release-bot/release-bot/internal/secret"
 )
@@ -33,12 +34,18 @@ type APIOptions struct {
 	// CacheFor is how long user and user-group lookups are cached (default 1m; usergroups.* is Tier 2).
 	CacheFor time.Duration
 	Now      func() time.Time
+	// Observe, when set, is called after every HTTP request to Slack with
+	// the Web API method (one of Methods, "other" for any other, or
+	// "response_url"), the status (0 when no answer came) and the time to
+	// the answer's headers.
+	Observe func(method string, status int, d time.Duration)
 }
 
 // API is release-bot's use of Slack's Web API: posting and updating
 // messages, answering through response_urls, and reading who people are.
 type API struct {
 	client *slack.Client
+	http   *http.Client // the requests' client, observed when Observe is set
 	opts   APIOptions
 
 	mu     sync.Mutex
@@ -73,23 +80,26 @@ func NewAPI(opts APIOptions) *API {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	hc := opts.HTTPClient
-	if hc == nil {
-		hc = &http.Client{}
+	hc := &http.Client{}
+	if opts.HTTPClient != nil {
+		hc = opts.HTTPClient
+	}
+	if opts.Observe != nil {
+		hc = observed(hc, opts.APIURL, opts.Observe)
 	}
 	c := slack.New(opts.BotToken.Reveal(), slack.OptionAPIURL(opts.APIURL), slack.OptionHTTPClient(hc),
 		slack.OptionAppLevelToken(opts.AppToken.Reveal()))
-	return &API{client: c, opts: opts, pacers: map[string]*pacer{}, users: map[string]cached[*slack.User]{}}
+	return &API{client: c, http: hc, opts: opts, pacers: map[string]*pacer{}, users: map[string]cached[*slack.User]{}}
 }
 
 // Client is the underlying slack-go client, for the Socket Mode client to share.
 func (a *API) Client() *slack.Client { return a.client }
 
-// classify retries Slack's 429s after their Retry-After, and 5xx.
+// classify retries Slack's 429s after their Retry-After (Slack did nothing),
+// a request that never left (a failed dial), and 5xx.
 func classify(err error) retry.Decision {
-	var rl *slack.RateLimitedError
-	if errors.As(err, &rl) {
-		return retry.Decision{Retry: true, After: rl.RetryAfter}
+	if d := classifyWrite(err); d.Retry {
+		return d
 	}
 	var sc slack.StatusCodeError
 	if errors.As(err, &sc) && sc.Retryable() {
@@ -98,7 +108,36 @@ func classify(err error) retry.Decision {
 	return retry.Stop
 }
 
+// classifyWrite is classify for a request that must not be sent twice: a
+// 5xx or a timeout may come after Slack posted the message, so only what
+// Slack certainly did not act on is retried.
+func classifyWrite(err error) retry.Decision {
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		return retry.Decision{Retry: true, After: rl.RetryAfter}
+	}
+	if remote.NotSent(err) {
+		return retry.Again
+	}
+	return retry.Stop
+}
+
+// once reports whether a method's effect happens again when it is sent
+// again: a second chat.postMessage is a second message. chat.update is not:
+// it sets the same text twice.
+func once(method string) bool {
+	switch method {
+	case "chat.postMessage", "chat.postEphemeral", "views.open":
+		return true
+	}
+	return false
+}
+
 func (a *API) call(ctx context.Context, method string, op func(ctx context.Context) error) error {
+	classify := classify
+	if once(method) {
+		classify = classifyWrite
+	}
 	err := retry.Do(ctx, a.opts.Retry, classify, func(ctx context.Context) error {
 		cctx, cancel := context.WithTimeout(ctx, a.opts.Timeout)
 		defer cancel()
@@ -180,12 +219,13 @@ func (a *API) PostEphemeral(ctx context.Context, channel, user, text string, blo
 }
 
 // Respond answers through a response_url. The URL is a credential: it is
-// never logged nor put in an error.
+// never logged nor put in an error. Like chat.postMessage, an answer is
+// sent again only when Slack certainly did not take it.
 func (a *API) Respond(ctx context.Context, responseURL string, msg *slack.WebhookMessage) error {
-	err := retry.Do(ctx, a.opts.Retry, classify, func(ctx context.Context) error {
+	err := retry.Do(ctx, a.opts.Retry, classifyWrite, func(ctx context.Context) error {
 		cctx, cancel := context.WithTimeout(ctx, a.opts.Timeout)
 		defer cancel()
-		return slack.PostWebhookCustomHTTPContext(cctx, responseURL, a.httpClient(), msg)
+		return slack.PostWebhookCustomHTTPContext(cctx, responseURL, a.http, msg)
 	})
 	if err != nil {
 		var sc slack.StatusCodeError
@@ -198,13 +238,6 @@ func (a *API) Respond(ctx context.Context, responseURL string, msg *slack.Webhoo
 		return errors.New("slack response_url: the request failed")
 	}
 	return nil
-}
-
-func (a *API) httpClient() *http.Client {
-	if a.opts.HTTPClient != nil {
-		return a.opts.HTTPClient
-	}
-	return http.DefaultClient
 }
 
 // Busy tells a person the bot is too busy to take their request.

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -342,7 +343,7 @@ func (l *Loop) work(ctx context.Context, j job) {
 	log := l.opts.Logger
 	defer func() {
 		if r := recover(); r != nil {
-			log.Error().Interface("panic", r).Str("kind", string(j.kind)).Msg("handler panicked")
+			log.Error().Interface("panic", r).Str("stack", string(debug.Stack())).Str("kind", string(j.kind)).Msg("handler panicked")
 		}
 	}()
 	if key := dedupKey(j); key != "" && l.opts.Dedup != nil {

@@ -81,6 +81,9 @@ func (s *Store) Approve(ctx context.Context, id string, a release.Approval) (App
 	count, _ := res[2].(int64)
 	required, _ := res[3].(int64)
 	version, _ := res[4].(int64)
+	if o := Outcome(outcome); o == Approved || o == Expired {
+		s.entered(release.State(state))
+	}
 	return ApproveResult{
 		Outcome:  Outcome(outcome),
 		State:    release.State(state),

@@ -66,6 +66,10 @@ func (s *Store) Create(ctx context.Context, r *release.Release, manifest []byte,
 	}
 	switch res[0] {
 	case "ok":
+		if len(res) > 1 && res[1] == string(release.Expired) {
+			s.entered(release.Expired) // the lock's release, whose window had closed
+		}
+		s.entered(release.Proposed)
 		return nil
 	case "exists":
 		return fmt.Errorf("create release %s: %w", r.ID, ErrExists)

@@ -69,10 +69,12 @@ end
 // required, expires_at ms, body, manifest, first history entry, index score,
 // the promotion entries for the evidence (JSON, or ""), "1" when the body's
 // evidence outbox has items to deliver.
-// Returns {"ok"}, {"exists"} or {"active", id, state}.
+// Returns {"ok", took} (took: "expired" when it expired the lock's release,
+// else ""), {"exists"} or {"active", id, state}.
 var createScript = redis.NewScript(luaPrelude + `
 local id, prefix, now, at, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
 if redis.call('EXISTS', KEYS[1]) == 1 then return {'exists'} end
+local took = ''
 local cur = redis.call('GET', KEYS[5])
 if cur then
   local ck = prefix .. 'release:' .. cur
@@ -81,6 +83,7 @@ if cur then
   if st == 'proposed' or st == 'approved' or st == 'dispatching' or st == 'deploying' then
     if not expiredBy(st, f[2], now) then return {'active', cur, st} end
     expire(ck, cur, prefix, st, at, ttl)
+    took = 'expired'
   end
 end
 redis.call('HSET', KEYS[1], 'state', 'proposed', 'version', 1, 'pipeline', ARGV[6], 'digest', ARGV[7],
@@ -91,7 +94,7 @@ redis.call('SET', KEYS[5], id)
 redis.call('ZADD', KEYS[6], ARGV[13], id)
 if ARGV[14] ~= '' then redis.call('HSET', KEYS[1] .. ':evidence', 'promotions', ARGV[14]) end
 if ARGV[15] == '1' then due(prefix, id, now) end
-return {'ok'}
+return {'ok', took}
 `)
 
 // approveScript counts one person's approval. In order: the release exists;

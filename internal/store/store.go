@@ -51,6 +51,13 @@ type Options struct {
 	Now func() time.Time
 	// Retention is how long a release's keys live after it ends; DefaultRetention when zero.
 	Retention time.Duration
+	// OnTransition, when set, is called once for every state change this
+	// Store wrote, with the state entered: a proposal, an approval that
+	// completed the count, an expiry, any Transition. It is not called for
+	// a write that changed no state (Amend, a counted approval), nor for a
+	// lost compare-and-set, so that a counter of it counts each change once
+	// across any number of replicas.
+	OnTransition func(to release.State)
 }
 
 // Store is release state in Redis. It is safe for concurrent use, and any
@@ -60,11 +67,12 @@ type Store struct {
 	prefix    string
 	now       func() time.Time
 	retention time.Duration
+	entered   func(release.State)
 }
 
 // New returns a Store over rdb. It does no I/O; see Ping.
 func New(rdb redis.UniversalClient, opts Options) *Store {
-	s := &Store{rdb: rdb, prefix: opts.Prefix, now: opts.Now, retention: opts.Retention}
+	s := &Store{rdb: rdb, prefix: opts.Prefix, now: opts.Now, retention: opts.Retention, entered: opts.OnTransition}
 	if s.prefix == "" {
 		s.prefix = DefaultPrefix
 	}
@@ -73,6 +81,9 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 	}
 	if s.retention <= 0 {
 		s.retention = DefaultRetention
+	}
+	if s.entered == nil {
+		s.entered = func(release.State) {}
 	}
 	return s
 }

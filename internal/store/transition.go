@@ -128,6 +128,9 @@ func (s *Store) cas(ctx context.Context, id string, version int64, update func(*
 			if entry != nil {
 				next.History = append(next.History, *entry)
 			}
+			if to != r.State {
+				s.entered(to)
+			}
 			return next, nil
 		case "not_found":
 			return nil, fmt.Errorf("release %s: %w", id, ErrNotFound)
