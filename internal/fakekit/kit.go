@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"time"
 )
 
 // Options are what a fake's kit is set up with.
@@ -36,6 +37,7 @@ type Kit[R comparable, Q any] struct {
 	mu       sync.Mutex
 	queues   map[R][]Response
 	requests []Q
+	latency  time.Duration
 
 	closing chan struct{}
 	once    sync.Once
@@ -79,9 +81,18 @@ func (k *Kit[R, Q]) Pending(route R) int {
 	return len(k.queues[route])
 }
 
+// SetLatency makes every later request wait d before it is answered, as
+// a network and a remote service would: added to a scripted Delay, and a
+// slow success where nothing is scripted. 0 turns it off.
+func (k *Kit[R, Q]) SetLatency(d time.Duration) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.latency = d
+}
+
 // Receive records q, a request to route, and pops the response scripted
 // for it: the oldest of route's queue, else of the any-route queue (false
-// when both are empty). index is q's, for Amend.
+// when both are empty, and no latency is set). index is q's, for Amend.
 func (k *Kit[R, Q]) Receive(route R, q Q) (index int, resp Response, scripted bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -90,8 +101,13 @@ func (k *Kit[R, Q]) Receive(route R, q Q) (index int, resp Response, scripted bo
 	for _, r := range []R{route, k.opts.AnyRoute} {
 		if queue := k.queues[r]; len(queue) > 0 {
 			k.queues[r] = queue[1:]
-			return index, queue[0], true
+			resp = queue[0]
+			resp.Delay += k.latency
+			return index, resp, true
 		}
+	}
+	if k.latency > 0 {
+		return index, Response{Delay: k.latency, PassThrough: true}, true
 	}
 	return index, Response{}, false
 }

@@ -3,6 +3,7 @@ package fakekit_test
 import (
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/release-bot/release-bot/internal/fakekit"
 )
@@ -103,5 +104,21 @@ func TestTheKitIsSafeForConcurrentUse(t *testing.T) {
 	}
 	if k.Pending(routeA) != 0 {
 		t.Error("scripts left over")
+	}
+}
+
+func TestLatencyDelaysEveryAnswerScriptedOrNot(t *testing.T) {
+	k := newKit(fakekit.Answer{})
+	k.SetLatency(150 * time.Millisecond)
+	k.Script(routeA, fakekit.Response{Status: 503, Delay: time.Second})
+	if _, r, ok := k.Receive(routeA, request{route: routeA}); !ok || r.Status != 503 || r.Delay != 1150*time.Millisecond {
+		t.Errorf("scripted: %+v %v, want its 503 after 1.15s", r, ok)
+	}
+	if _, r, ok := k.Receive(routeA, request{route: routeA}); !ok || !r.PassThrough || r.Delay != 150*time.Millisecond {
+		t.Errorf("unscripted: %+v %v, want a pass-through after 150ms", r, ok)
+	}
+	k.SetLatency(0)
+	if _, r, ok := k.Receive(routeA, request{route: routeA}); ok {
+		t.Errorf("latency off: %+v scripted", r)
 	}
 }

@@ -20,6 +20,11 @@ func Hang() Response { return Response{Hang: true} }
 // before the normal handling. AnyRoute's queue is used when route's own is empty.
 func (s *Server) Script(route Route, rs ...Response) { s.kit.Script(route, rs...) }
 
+// SetLatency makes every later request wait d before it is answered, the
+// round trip to the real Kosli; scripted responses wait it on top of their
+// Delay. 0 turns it off.
+func (s *Server) SetLatency(d time.Duration) { s.kit.SetLatency(d) }
+
 // FailNext makes the next n requests to route answer status with a JSON message.
 func (s *Server) FailNext(route Route, n int, status int) { s.kit.FailNext(route, n, status) }
 

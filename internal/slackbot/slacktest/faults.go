@@ -86,12 +86,24 @@ func (s *Server) Delay(method string, d time.Duration) {
 	s.faultLocked(method).delay = d
 }
 
+// SetLatency holds every later call of every Web API method and response
+// URL for d before answering, the round trip to the real Slack; a method's
+// own Delay replaces it. 0 turns it off. Socket Mode frames are not delayed.
+func (s *Server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.latency = d
+}
+
 // injectFault applies the method's configured fault to a recorded call. It
 // reports true when it has answered the request.
 func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, method string, call *Call) bool {
 	s.mu.Lock()
 	f := s.faultLocked(method)
 	delay := f.delay
+	if delay == 0 {
+		delay = s.latency
+	}
 	status, retryAfter := 0, time.Duration(0)
 	switch {
 	case f.rateLimited > 0:

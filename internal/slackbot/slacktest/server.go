@@ -117,9 +117,10 @@ type Server struct {
 	acks      []Ack
 
 	// Web API.
-	calls  []*Call
-	faults map[string]*fault
-	holds  []holdOn
+	calls   []*Call
+	faults  map[string]*fault
+	holds   []holdOn
+	latency time.Duration // of every Web API call, unless its method's fault says
 
 	// Workspace.
 	users    map[string]User

@@ -273,3 +273,22 @@ func TestMessageBlockTextIsCappedInAll(t *testing.T) {
 		t.Errorf("messages = %+v; want only the one that fits, unchanged", msgs)
 	}
 }
+
+func TestLatencyHoldsEveryMethodUntilTurnedOff(t *testing.T) {
+	fake := newFake(t, slacktest.Options{})
+	fake.SetLatency(time.Hour)
+	for _, call := range []func(context.Context) error{
+		func(ctx context.Context) error { _, err := newAPI(fake).AuthTestContext(ctx); return err },
+		func(ctx context.Context) error { _, err := newAPI(fake).GetUserInfoContext(ctx, alice); return err },
+	} {
+		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+		if err := call(ctx); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("error = %v, want the call held past its deadline", err)
+		}
+		cancel()
+	}
+	fake.SetLatency(0)
+	if _, err := newAPI(fake).AuthTestContext(ctxT(t)); err != nil {
+		t.Error(err)
+	}
+}
