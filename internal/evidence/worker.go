@@ -6,8 +6,9 @@
 // the change that causes it (see release.EvidenceItem and the store's
 // scripts), so nothing is lost when Kosli, Slack or this process fails. A
 // worker on each replica looks for due releases; one at a time holds a
-// release's lease and delivers its items in order, one request per step,
-// marking each step in Redis as Kosli takes it. A step whose answer was lost
+// release's lease and delivers its items in order, one request per step
+// (the steps of different artifacts at once), marking each step in Redis as
+// Kosli takes it. A step whose answer was lost
 // is looked for in Kosli before it is sent again, so nothing is recorded
 // twice. Failures are retried with backoff (Kosli's Retry-After wins); a
 // refusal that no retry can change is given up, said, and counted.
@@ -24,11 +25,13 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/release-bot/release-bot/internal/config"
 	"github.com/release-bot/release-bot/internal/kosli"
@@ -102,6 +105,11 @@ type Options struct {
 	LeaseTTL time.Duration
 	// MinBackoff and MaxBackoff bound the wait between attempts (default 2s, 5m).
 	MinBackoff, MaxBackoff time.Duration
+	// Parallel bounds the artifacts of one item whose requests are sent at
+	// once (default 64): a release's decisions, which its dispatch waits
+	// for, take one round trip to Kosli rather than one per artifact, and
+	// its report two rather than two per artifact.
+	Parallel int
 }
 
 // Worker delivers evidence outboxes.
@@ -124,6 +132,9 @@ func New(o Options) *Worker {
 	def(&o.LeaseTTL, time.Minute)
 	def(&o.MinBackoff, 2*time.Second)
 	def(&o.MaxBackoff, 5*time.Minute)
+	if o.Parallel <= 0 {
+		o.Parallel = 64
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -202,7 +213,11 @@ func (w *Worker) Deliver(ctx context.Context, id string) (*release.Release, erro
 		return nil, err
 	}
 	d := &delivery{w: w, r: r, owner: owner, log: w.o.Logger.With().Str("release_id", id).Logger()}
-	for _, it := range r.Evidence.PendingItems() {
+	// The items as they are now, not as first read: a change made during
+	// the pass (a rejection while the report is sent) adds its item to the
+	// release this pass then records as delivered.
+	for items := r.Evidence.PendingItems(); len(items) > 0; items = r.Evidence.PendingItems() {
+		it := items[0]
 		err := d.item(ctx, it)
 		if errors.Is(err, errLostLease) {
 			return r, nil
@@ -335,22 +350,51 @@ type delivery struct {
 	owner string // of the outbox's lease
 	r     *release.Release
 	log   zerolog.Logger
-	marks map[string]bool
 	m     *release.Manifest
+
+	mu    sync.Mutex // guards marks: steps of one item run at once
+	marks map[string]bool
+}
+
+// eachArtifact runs f for every artifact of the manifest, up to
+// Options.Parallel at once: the artifacts' steps are independent of each
+// other. After the first failure no more are started; it returns that one.
+func (d *delivery) eachArtifact(m *release.Manifest, f func(a release.ManifestArtifact) error) error {
+	var g errgroup.Group
+	g.SetLimit(d.w.o.Parallel)
+	var failed atomic.Bool
+	for _, a := range m.Artifacts {
+		if failed.Load() {
+			break
+		}
+		g.Go(func() error {
+			if failed.Load() {
+				return nil
+			}
+			err := f(a)
+			if err != nil {
+				failed.Store(true)
+			}
+			return err
+		})
+	}
+	return g.Wait()
+}
+
+func (d *delivery) marked(m string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.marks[m]
 }
 
 // step runs one request once: skipped when marked done; when an earlier
 // attempt may have landed (marked tried), looked for first with found;
 // marked tried before it is sent and done after Kosli took it.
 func (d *delivery) step(ctx context.Context, name string, found func(context.Context) (bool, error), send func(context.Context) error) error {
-	if d.marks == nil {
-		marks, err := d.w.o.Store.EvidenceMarks(ctx, d.r.ID)
-		if err != nil {
-			return err
-		}
-		d.marks = marks
+	if err := d.loadMarks(ctx); err != nil {
+		return err
 	}
-	if d.marks["done:"+name] {
+	if d.marked("done:" + name) {
 		return nil
 	}
 	mark := func(m string) error {
@@ -358,10 +402,12 @@ func (d *delivery) step(ctx context.Context, name string, found func(context.Con
 		if err == nil && !ok {
 			return errLostLease
 		}
+		d.mu.Lock()
 		d.marks[m] = true
+		d.mu.Unlock()
 		return err
 	}
-	if d.marks["tried:"+name] && found != nil {
+	if d.marked("tried:"+name) && found != nil {
 		ok, err := found(ctx)
 		if err != nil {
 			return err
@@ -385,6 +431,21 @@ func (d *delivery) step(ctx context.Context, name string, found func(context.Con
 		return err
 	}
 	return mark("done:" + name)
+}
+
+// loadMarks reads the steps already tried and done, once per delivery.
+func (d *delivery) loadMarks(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.marks != nil {
+		return nil
+	}
+	marks, err := d.w.o.Store.EvidenceMarks(ctx, d.r.ID)
+	if err != nil {
+		return err
+	}
+	d.marks = marks
+	return nil
 }
 
 // marker is the user_data entry (outbox_id) that makes an attestation
@@ -480,7 +541,7 @@ func (d *delivery) report(ctx context.Context, it release.EvidenceItem) error {
 			return err
 		}
 	}
-	for _, a := range m.Artifacts {
+	if err := d.eachArtifact(m, func(a release.ManifestArtifact) error {
 		fp := fingerprint(a)
 		if err := d.step(ctx, "artifact:"+a.Service, nil, func(ctx context.Context) error {
 			return k.ReportArtifact(ctx, ev.Flow, kosli.Artifact{
@@ -492,7 +553,7 @@ func (d *delivery) report(ctx context.Context, it release.EvidenceItem) error {
 		}
 		entry, ok := proms[a.Service]
 		if !ok {
-			continue
+			return nil
 		}
 		var data map[string]any
 		if err := json.Unmarshal(entry, &data); err != nil {
@@ -505,14 +566,14 @@ func (d *delivery) report(ctx context.Context, it release.EvidenceItem) error {
 		} else if diff, _ := data["compare_url"].(string); diff != "" {
 			ann["deployment_diff_URL"] = diff
 		}
-		if err := d.step(ctx, step, d.foundAttestation(name, step), func(ctx context.Context) error {
+		return d.step(ctx, step, d.foundAttestation(name, step), func(ctx context.Context) error {
 			return k.AttestCustom(ctx, ev.Flow, ev.Trail, kosli.Attestation{
 				Name: name, TypeName: PromotionType, Data: data, ArtifactFingerprint: fp, Annotations: ann,
 				UserData: map[string]any{"outbox_id": marker(d.r, step)},
 			})
-		}); err != nil {
-			return err
-		}
+		})
+	}); err != nil {
+		return err
 	}
 	var doc map[string]any
 	data, err := d.w.o.Store.Manifest(ctx, d.r.ID)
@@ -571,21 +632,21 @@ func (d *delivery) decision(ctx context.Context, it release.EvidenceItem) error 
 	if it.Note != "" {
 		data["note"] = it.Note
 	}
-	for _, a := range m.Artifacts {
+	if err := d.loadMarks(ctx); err != nil {
+		return err
+	}
+	return d.eachArtifact(m, func(a release.ManifestArtifact) error {
 		step, name := it.ID+":"+a.Service, a.Service+".decision"
 		compliant := it.Compliant
 		ud := maps.Clone(data)
 		ud["outbox_id"] = marker(d.r, step)
-		if err := d.step(ctx, step, d.foundAttestation(name, step), func(ctx context.Context) error {
+		return d.step(ctx, step, d.foundAttestation(name, step), func(ctx context.Context) error {
 			return d.w.o.Kosli.AttestDecision(ctx, ev.Flow, ev.Trail, kosli.Attestation{
 				Name: name, Control: ev.Control, Compliant: &compliant, ArtifactFingerprint: fingerprint(a), UserData: ud,
 				Annotations: map[string]string{"release_id": d.r.ID, "manifest_digest": d.r.ManifestDigest},
 			})
-		}); err != nil {
-			return err
-		}
-	}
-	return nil
+		})
+	})
 }
 
 // approvers lists who approved, with their name and e-mail when Slack says.

@@ -444,11 +444,19 @@ func TestAnOutcomeIsRetriedUntilKosliTakesIt(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	r, err := e.st.Get(context.Background(), e.rel.ID)
-	if err != nil {
-		t.Fatal(err)
+	// Kosli has it; the outbox says so once the worker has settled it.
+	var it release.EvidenceItem
+	for {
+		r, err := e.st.Get(context.Background(), e.rel.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if it = r.Evidence.Item("deployment"); it.Status != release.EvidencePending || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
-	if it := r.Evidence.Item("deployment"); it.Status != release.EvidenceRecorded || it.Attempts != 1 {
+	if it.Status != release.EvidenceRecorded || it.Attempts != 1 {
 		t.Errorf("deployment item %+v, want recorded after 1 failed attempt", it)
 	}
 	if got := counter(t, e.met, "outcome", "retried"); got != 1 {
@@ -476,4 +484,74 @@ func gauge(t *testing.T, m *metrics.Metrics) float64 {
 	}
 	t.Fatal("no releasebot_evidence_outbox_pending")
 	return 0
+}
+
+// TestTheArtifactsOfAnItemAreSentAtOnce: the decisions of a release's
+// artifacts are all in flight together (Kosli holds each one here), not one
+// after another; once Kosli answers, each is recorded once.
+func TestTheArtifactsOfAnItemAreSentAtOnce(t *testing.T) {
+	const n = 5
+	e := newEnv(t, n, false)
+	w := e.worker("a")
+	e.deliverAll(w)
+	e.decide(release.Dispatching, true)
+	before := len(e.kosli.RequestsTo(kositest.RouteAttestations))
+	for range n {
+		e.kosli.Script(kositest.RouteAttestations, kositest.Hang())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { _, err := w.Deliver(ctx, e.rel.ID); done <- err }()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(e.kosli.RequestsTo(kositest.RouteAttestations))-before < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d decisions in flight at once", len(e.kosli.RequestsTo(kositest.RouteAttestations))-before, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	<-done
+	r := e.deliverAll(w)
+	if !r.Evidence.DecisionRecorded() {
+		t.Fatalf("decision not recorded: %+v", r.Evidence.Items)
+	}
+	for _, a := range e.m.Artifacts {
+		if got := e.count(a.Service + ".decision"); got != 1 {
+			t.Errorf("%s.decision recorded %d times, want 1", a.Service, got)
+		}
+	}
+}
+
+// TestAnItemAddedDuringAPassIsDeliveredByIt: a release rejected while its
+// report is being sent gets its decision in the same pass, not left behind
+// by a pass that then takes the release off the due set.
+func TestAnItemAddedDuringAPassIsDeliveredByIt(t *testing.T) {
+	e := newEnv(t, 2, false)
+	w := e.worker("a")
+	e.kosli.Script(kositest.RouteAttestations, kositest.Response{PassThrough: true, Delay: time.Second})
+	done := make(chan *release.Release, 1)
+	go func() {
+		r, err := w.Deliver(context.Background(), e.rel.ID)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- r
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for e.kosli.Pending(kositest.RouteAttestations) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the report's first attestation was not sent")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	e.decide(release.Rejected, false)
+	r := <-done
+	if r == nil || r.Evidence.Pending() {
+		t.Fatalf("after the pass: %+v", r)
+	}
+	for _, a := range e.m.Artifacts {
+		if got := e.count(a.Service + ".decision"); got != 1 {
+			t.Errorf("%s.decision recorded %d times, want 1", a.Service, got)
+		}
+	}
 }
