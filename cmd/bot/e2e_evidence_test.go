@@ -43,6 +43,17 @@ func enforced(t *testing.T, b *bot, fixture string) []string {
 	return fps
 }
 
+// reportRecorded waits for the release's report to be all in Kosli (its
+// message then links the trail): propose posts the message first and
+// sends the report right after.
+func reportRecorded(t *testing.T, b *bot, ts string) {
+	t.Helper()
+	b.waitFor("the report in Kosli", func(st *slacktest.State) bool {
+		m, _ := st.Message(releaseChannel, ts)
+		return strings.Contains(blocksText(t, m.Blocks), ":receipt: Evidence: ")
+	})
+}
+
 // assertProd is `kosli assert artifact --environment aws-prod`, as the
 // workflow's gate runs it.
 func assertProd(t *testing.T, b *bot, fp string) release.Compliance {
@@ -205,9 +216,7 @@ func TestEvidenceKosliDownAtTheLastApprovalDelaysTheDispatch(t *testing.T) {
 	b := startShip(t, "2", githubtest.Workflow{}, shipSetup{})
 	b.command(alice, releaseChannel, "propose")
 	msg := b.releaseMessage()
-	if !eventually(func() bool { return len(b.kosli.Artifacts()) == 2 }) {
-		t.Fatalf("waiting for %s", "the report in Kosli")
-	}
+	reportRecorded(t, b.bot, msg.TS)
 	b.kosli.FailNext(kositest.RouteAttestations, 6, 503)
 	b.click(carol, msg.TS, "release_approve")
 	b.threadHas(msg.TS, "waiting for Kosli to record the decision")
@@ -231,9 +240,7 @@ func TestEvidenceKosliDownPastTheTimeoutDispatchesNothing(t *testing.T) {
 	b := startShip(t, "2", githubtest.Workflow{}, shipSetup{}, func(o *serveOptions) { o.SweepEvery = 200 * time.Millisecond })
 	b.command(alice, releaseChannel, "propose")
 	msg := b.releaseMessage()
-	if !eventually(func() bool { return len(b.kosli.Artifacts()) == 2 }) {
-		t.Fatalf("waiting for %s", "the report in Kosli")
-	}
+	reportRecorded(t, b.bot, msg.TS)
 	b.kosli.FailNext(kositest.RouteAttestations, 1000, 503)
 	b.click(carol, msg.TS, "release_approve")
 	b.threadHas(msg.TS, "waiting for Kosli to record the decision")
@@ -306,7 +313,7 @@ func TestEvidenceARestartWithItemsInTheOutbox(t *testing.T) {
 	b.kosli.Clear(kositest.RouteFlows)
 	b.waitFor("the evidence recorded", func(st *slacktest.State) bool {
 		m, _ := st.Message(releaseChannel, msg.TS)
-		return strings.Contains(blocksText(t, m.Blocks), "Evidence: ")
+		return strings.Contains(blocksText(t, m.Blocks), ":receipt: Evidence: ")
 	})
 	for _, name := range []string{"web.promotion", "nginx.promotion", "release-manifest"} {
 		n := 0

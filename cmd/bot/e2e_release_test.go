@@ -419,15 +419,17 @@ func TestReleaseEvidenceOutageIsKeptAndRetried(t *testing.T) {
 	b.kosli.FailNext(kositest.RouteTrails, 3, 500)
 	b.command(alice, releaseChannel, "propose")
 	msg := b.releaseMessage()
-	if text := blocksText(t, msg.Blocks); !strings.Contains(text, "Evidence not in Kosli yet") {
-		t.Fatalf("message does not say the evidence is missing:\n%s", text)
-	}
+	// The message is posted first; the failed delivery right after refreshes it.
 	b.threadHas(msg.TS, "The evidence is not in Kosli yet (Kosli answered HTTP 500")
+	b.waitFor("the message to say the evidence is missing", func(st *slacktest.State) bool {
+		m, _ := st.Message(releaseChannel, msg.TS)
+		return strings.Contains(blocksText(t, m.Blocks), "Evidence not in Kosli yet")
+	})
 	b.click(bob, msg.TS, "release_approve")
 	b.threadHas(msg.TS, "<@"+bob+"> approved (1 of 2)")
 	b.waitFor("the evidence recorded", func(st *slacktest.State) bool {
 		m, _ := st.Message(releaseChannel, msg.TS)
-		return strings.Contains(blocksText(t, m.Blocks), "Evidence: ")
+		return strings.Contains(blocksText(t, m.Blocks), ":receipt: Evidence: ")
 	})
 	if n := b.threadCount(msg.TS, "The evidence is not in Kosli yet"); n != 1 {
 		t.Errorf("told %d times that the evidence is missing, want once", n)

@@ -161,7 +161,7 @@ func (h *Handler) EvidenceChanged(ctx context.Context, r *release.Release, it re
 		h.reply(ctx, r, fmt.Sprintf(":warning: Kosli refused this release's %s evidence: %s. It is not retried; the release's record in Kosli is incomplete.",
 			it.Kind, esc(truncate(it.LastError, 300))))
 	case it.Kind == release.EvidenceReport && r.MessageTS != "":
-		// Before the message is posted, propose tells of it (evidenceNotice).
+		h.refresh(ctx, r)
 		h.reply(ctx, r, evidenceNotice(it))
 	}
 }

@@ -53,7 +53,9 @@ type Deps struct {
 	Evidence   Outbox
 	Dispatcher Dispatcher
 	Views      Views
-	// GateParallel bounds the compliance checks run at once (default 8).
+	// GateParallel bounds the compliance checks run at once: a proposal's
+	// gate (default 64, the person waits for it) and a drift report's
+	// (default 8, it is scheduled).
 	GateParallel int
 }
 

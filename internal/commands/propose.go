@@ -112,8 +112,10 @@ func (h *Handler) propose(ctx context.Context, inv *invocation, p *config.Pipeli
 	}
 	log.Info().Str("digest", r.ManifestDigest).Int("artifacts", len(m.Artifacts)).Bool("gate_passed", gate.Passed).Msg("release proposed")
 
-	// Evidence first, so the message says where it is (or why it is not yet).
-	r = h.deliverNow(ctx, r)
+	// The message first, the evidence right after: its ~3 requests per
+	// artifact are most of propose's time, and the person need not wait for
+	// them. The message is refreshed once the report is recorded
+	// (EvidenceChanged), and a delivery that fails is said in the thread.
 	msg := ReleaseMessage(ReleaseView{Release: r, Manifest: m, Rule: rule, SelfApproval: p.Approvals.AllowSelfApproval, Now: now})
 	ts, err := h.d.Slack.PostMessage(ctx, inv.cmd.ChannelID, "", msg.Text, msg.Blocks)
 	if err != nil {
@@ -129,9 +131,7 @@ func (h *Handler) propose(ctx context.Context, inv *invocation, p *config.Pipeli
 	}
 	inv.working.done(ctx)
 	h.reply(ctx, r, fmt.Sprintf("Proposed by <@%s>. Manifest `%s` (%d artifact(s)). `/release status %s` shows where it is.", r.Proposer, r.ManifestDigest, len(m.Artifacts), r.ID))
-	if it := r.Evidence.Item("report"); it.Status == release.EvidencePending && it.LastError != "" {
-		h.reply(ctx, r, evidenceNotice(it))
-	}
+	h.deliverNow(ctx, r)
 	return nil
 }
 
@@ -161,6 +161,11 @@ func missingServices(p *release.Plan, services []string) []string {
 	return missing
 }
 
+// defaultGateParallel bounds the gate's questions to Kosli in flight at
+// once: a release of 60 artifacts asks 120, and the person waits for all
+// of them, so 64 makes it two round trips rather than fifteen.
+const defaultGateParallel = 64
+
 // runGate asks Kosli, for each incoming artifact, whether it is compliant in
 // the target and in the source environment, a bounded number at a time.
 func (h *Handler) runGate(ctx context.Context, p *config.Pipeline, m *release.Manifest) (*release.Gate, error) {
@@ -178,7 +183,7 @@ func (h *Handler) runGate(ctx context.Context, p *config.Pipeline, m *release.Ma
 	g, gctx := errgroup.WithContext(ctx)
 	limit := h.d.GateParallel
 	if limit <= 0 {
-		limit = 8
+		limit = defaultGateParallel
 	}
 	g.SetLimit(limit)
 	for i, c := range checks {

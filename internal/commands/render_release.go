@@ -328,11 +328,13 @@ func evidenceLine(e *release.Evidence) string {
 	if e.Reported() {
 		return ":receipt: Evidence: " + link(e.URL, "Kosli trail "+e.Trail) + " in flow `" + esc(e.Flow) + "`" + decision
 	}
-	msg := ":hourglass: *Evidence not in Kosli yet* (flow `" + esc(e.Flow) + "`): it is kept and retried until Kosli takes it" + decision + "."
-	if it := e.Item("report"); it.LastError != "" {
-		msg += " Last error: " + esc(truncate(it.LastError, 300))
+	it := e.Item("report")
+	if it.LastError == "" {
+		// Propose posts the message first and sends the report right after.
+		return ":hourglass: Evidence: being recorded on " + link(e.URL, "Kosli trail "+e.Trail) + " in flow `" + esc(e.Flow) + "`" + decision
 	}
-	return msg
+	return ":hourglass: *Evidence not in Kosli yet* (flow `" + esc(e.Flow) + "`): it is kept and retried until Kosli takes it" + decision + "." +
+		" Last error: " + esc(truncate(it.LastError, 300))
 }
 
 func approvalLine(v ReleaseView) string {
