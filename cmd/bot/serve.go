@@ -10,7 +10,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
@@ -157,15 +156,20 @@ func serve(ctx context.Context, o serveOptions) error {
 		log.Warn().Msg("REDIS_URL is not set: running on an embedded in-memory Redis. " +
 			"Releases and approvals are LOST when this process stops, and replicas cannot share them. Set REDIS_URL in production.")
 	}
-	ropts, err := redis.ParseURL(redisURL)
+	rdb, err := redisClient(redisURL, o.Env.RedisPassword.Reveal())
 	if err != nil {
-		// config.FromEnv checked the scheme and the database number; the
-		// error of ParseURL is not used because it may quote the password.
-		return errors.New("REDIS_URL cannot be read by the Redis client: check its host, port and options")
+		return err
 	}
-	rdb := redis.NewClient(ropts)
-	defer rdb.Close()
-	st := store.New(rdb, store.Options{Now: o.Now, Retention: time.Duration(o.Config.Settings.Retention), OnTransition: m.Transition})
+	defer func() {
+		if err := rdb.Close(); err != nil {
+			log.Warn().Err(err).Msg("closing the Redis client")
+		}
+	}()
+	if err := checkRedis(ctx, rdb, redisURL, log); err != nil {
+		return err
+	}
+	st := store.New(rdb, store.Options{Now: o.Now, Retention: time.Duration(o.Config.Settings.Retention),
+		Durable: durability(ctx, rdb, o.Config.Settings.Redis, log), OnTransition: m.Transition})
 
 	kc, err := kosli.New(kosli.Options{
 		Host: o.Env.KosliHost, Org: o.Env.KosliOrg, Token: o.Env.KosliAPIToken,

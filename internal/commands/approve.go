@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/rs/zerolog"
@@ -45,11 +46,19 @@ func (h *Handler) approveClick(ctx context.Context, c *click) string {
 		return somethingWrong(ref)
 	}
 	now := h.d.Now()
-	if refusal := pol.CheckApprover(r, who, digest, now); refusal != nil {
+	// A retry after a click that completed the count but was not confirmed
+	// (store.ErrNotDurable) finds the release approved: it goes on to the
+	// store, which confirms it, so that it can be told and shipped.
+	retry := r.State == release.Approved && approvedBy(r, who.UserID)
+	if refusal := pol.CheckApprover(r, who, digest, now); refusal != nil && !retry {
 		c.log.Info().Str("reason", string(refusal.Reason)).Msg("approval refused")
 		return refusal.Text
 	}
 	res, err := h.d.Releases.Approve(ctx, id, release.Approval{UserID: who.UserID, At: now, Digest: digest})
+	if errors.Is(err, store.ErrNotDurable) {
+		c.log.Warn().Err(err).Msg("approval not confirmed by the Redis replicas")
+		return notRecorded("approval", "Click *Approve* again: an approval counts once.")
+	}
 	if err != nil {
 		ref := newRef()
 		c.log.Error().Err(err).Str("ref", ref).Msg("approval failed")
@@ -60,7 +69,12 @@ func (h *Handler) approveClick(ctx context.Context, c *click) string {
 	case store.Duplicate:
 		return "You have already approved this release; it still needs " + remaining(res) + "."
 	case store.WrongState:
-		return fmt.Sprintf("This release is now %s.", res.State.Label())
+		if !h.retriedLastApproval(ctx, id, who.UserID, res) {
+			return fmt.Sprintf("This release is now %s.", res.State.Label())
+		}
+		// The click that completed the count was not confirmed by the
+		// replicas, so nobody was told; this one, durable, tells it now.
+		res.Outcome, res.Count = store.Approved, res.Required
 	case store.WrongDigest:
 		return "This button is for an older version of the release. Use the buttons on its current message."
 	case store.Expired:
@@ -70,6 +84,9 @@ func (h *Handler) approveClick(ctx context.Context, c *click) string {
 	case store.NotFound:
 		return "That release no longer exists."
 	}
+	if res.Outcome == store.Approved && !h.firstToTellApproved(ctx, id) {
+		return fmt.Sprintf("This release is now %s.", release.Approved.Label())
+	}
 	r = h.afterChange(ctx, id)
 	if res.Outcome == store.Approved {
 		h.reply(ctx, r, fmt.Sprintf(":white_check_mark: <@%s> approved (%d of %d). The release is approved.", who.UserID, res.Count, res.Required))
@@ -78,6 +95,36 @@ func (h *Handler) approveClick(ctx context.Context, c *click) string {
 	}
 	h.reply(ctx, r, fmt.Sprintf(":ballot_box_with_check: <@%s> approved (%d of %d).", who.UserID, res.Count, res.Required))
 	return ""
+}
+
+// retriedLastApproval reports whether a click on an approved release is
+// userID trying again after the click that completed the count was not
+// confirmed (store.ErrNotDurable), before anyone dispatched it.
+func (h *Handler) retriedLastApproval(ctx context.Context, id, userID string, res store.ApproveResult) bool {
+	if res.State != release.Approved {
+		return false
+	}
+	r, err := h.d.Releases.Get(ctx, id)
+	return err == nil && r.State == release.Approved && approvedBy(r, userID)
+}
+
+func approvedBy(r *release.Release, userID string) bool {
+	return slices.ContainsFunc(r.Approvals, func(a release.Approval) bool { return a.UserID == userID })
+}
+
+// firstToTellApproved reports whether this click is the one to announce the
+// approval and ship: the one that completed the count, or, when that one
+// was not confirmed, the first retry. A Redis error lets it tell.
+func (h *Handler) firstToTellApproved(ctx context.Context, id string) bool {
+	first, err := h.d.Releases.Once(ctx, "approved:"+id, 7*24*time.Hour)
+	return first || err != nil
+}
+
+// notRecorded is the answer to a decision Redis did not confirm on its
+// replicas in time (store.ErrNotDurable): it may not survive a failover, so
+// it is not announced, and the person is asked to make it again.
+func notRecorded(what, again string) string {
+	return ":warning: Your " + what + " could not be recorded safely: the database did not confirm it in time. " + again
 }
 
 func remaining(res store.ApproveResult) string {
@@ -300,6 +347,10 @@ func (h *Handler) rejectSubmitted(ctx context.Context, cb slack.InteractionCallb
 
 func (h *Handler) reject(ctx context.Context, r *release.Release, p *config.Pipeline, userID, reason string) string {
 	_, err := h.d.Releases.Reject(ctx, r.ID, release.Decision{UserID: userID, At: h.d.Now(), Reason: reason}, h.decision(release.Rejected, userID, reason))
+	if errors.Is(err, store.ErrNotDurable) {
+		h.d.Logger.Warn().Err(err).Str("release_id", r.ID).Msg("rejection not confirmed by the Redis replicas")
+		return notRecorded("rejection", "Reject it again.")
+	}
 	if err != nil {
 		var conflict *store.ConflictError
 		if errors.As(err, &conflict) {

@@ -24,6 +24,8 @@ type Releases interface {
 	Reject(ctx context.Context, id string, d release.Decision, also ...func(*release.Release)) (*release.Release, error)
 	Transition(ctx context.Context, id string, to release.State, opts store.TransitionOpts) (*release.Release, error)
 	Amend(ctx context.Context, id string, version int64, update func(*release.Release)) (*release.Release, error)
+	// Once reports whether the caller is the first to ask for key.
+	Once(ctx context.Context, key string, ttl time.Duration) (bool, error)
 }
 
 var _ Releases = (*store.Store)(nil)

@@ -111,6 +111,10 @@ func (h *Handler) cancel(ctx context.Context, inv *invocation, p *config.Pipelin
 	next, err := h.d.Releases.Transition(ctx, r.ID, release.Cancelled, store.TransitionOpts{
 		By: inv.cmd.UserID, Note: "cancelled with /release cancel", Update: h.decision(release.Cancelled, inv.cmd.UserID, "cancelled with /release cancel"),
 	})
+	if errors.Is(err, store.ErrNotDurable) {
+		inv.log.Warn().Err(err).Str("release_id", r.ID).Msg("cancellation not confirmed by the Redis replicas")
+		return &refusalError{notRecorded("cancellation", "Run `/release cancel "+r.ID+"` again.")}
+	}
 	if err != nil {
 		var conflict *store.ConflictError
 		if errors.As(err, &conflict) {

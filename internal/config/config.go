@@ -34,6 +34,13 @@ const (
 	DefaultFlowSuffix = "-release"
 	// MaxRequired bounds approvals.required: more is a typo, not a policy.
 	MaxRequired = 20
+	// DefaultWaitTimeout bounds a decision's wait for its replicas.
+	DefaultWaitTimeout = Duration(time.Second)
+	// MaxWaitTimeout stays below the Redis client's 3s read timeout, which
+	// the wait shares with its write.
+	MaxWaitTimeout = Duration(2 * time.Second)
+	// MaxReplicasAcked bounds redis.min_replicas_acked: more is a typo.
+	MaxReplicasAcked = 16
 )
 
 // Config is a whole, valid configuration file.
@@ -53,6 +60,18 @@ type Settings struct {
 	Retention Duration
 	// WorkingAfter is how long a command may take before "Working on it…" is shown.
 	WorkingAfter Duration
+	Redis        Redis
+}
+
+// Redis is how decisions are made durable in Redis.
+type Redis struct {
+	// MinReplicasAcked is how many replicas must hold an approval, a
+	// rejection, a cancellation or a dispatch claim before it is
+	// acknowledged (WAIT); -1, the default, means 1 when the master has
+	// replicas at start and 0 on a single server.
+	MinReplicasAcked int
+	// WaitTimeout bounds each WAIT, from 1ms to MaxWaitTimeout.
+	WaitTimeout Duration
 }
 
 // Pipeline is one promotion path, from one Kosli environment to another,

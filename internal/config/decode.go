@@ -27,6 +27,11 @@ type (
 		AppID        yaml.Node `yaml:"app_id"`
 		Retention    yaml.Node `yaml:"retention"`
 		WorkingAfter yaml.Node `yaml:"working_after"`
+		Redis        *rawRedis `yaml:"redis"`
+	}
+	rawRedis struct {
+		MinReplicasAcked yaml.Node `yaml:"min_replicas_acked"`
+		WaitTimeout      yaml.Node `yaml:"wait_timeout"`
 	}
 	rawPipeline struct {
 		Name        yaml.Node       `yaml:"name"`

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -34,8 +35,15 @@ type Env struct {
 	KosliOrg string
 	// KosliAPIToken (KOSLI_API_TOKEN) is a Kosli API key.
 	KosliAPIToken secret.Secret
-	// RedisURL (REDIS_URL) may hold a password; empty means an embedded, forgetful Redis.
+	// RedisURL (REDIS_URL) may hold a password; empty means an embedded,
+	// forgetful Redis. One server is redis://host:6379/0 (rediss:// for TLS,
+	// unix:///path); a master behind Sentinels is go-redis's
+	// ParseFailoverURL form, told apart by its master_name parameter:
+	// redis://sentinel1:26379/0?master_name=mymaster&addr=sentinel2:26379.
 	RedisURL secret.Secret
+	// RedisPassword (REDIS_PASSWORD) is the Redis servers' password when
+	// REDIS_URL holds none for them, so that the URL need not be a secret.
+	RedisPassword secret.Secret
 	// GitHubToken (GITHUB_TOKEN) authenticates to GitHub, unless a GitHub App does.
 	GitHubToken secret.Secret
 	// GitHubAPIURL (GITHUB_API_URL) is GitHub's REST API base; it ends with "/".
@@ -75,6 +83,7 @@ func FromEnv(getenv func(string) string) (Env, error) {
 		KosliOrg:                get("KOSLI_ORG"),
 		KosliAPIToken:           secret.New(get("KOSLI_API_TOKEN")),
 		RedisURL:                secret.New(get("REDIS_URL")),
+		RedisPassword:           secret.New(get("REDIS_PASSWORD")),
 		GitHubToken:             secret.New(get("GITHUB_TOKEN")),
 		GitHubAppPrivateKeyFile: get("GITHUB_APP_PRIVATE_KEY_FILE"),
 		ConfigPath:              get("RELEASE_BOT_CONFIG"),
@@ -102,9 +111,7 @@ func FromEnv(getenv func(string) string) (Env, error) {
 
 	if v := e.RedisURL.Reveal(); v != "" {
 		// The value may hold a password: the problem never quotes it.
-		if problem := checkURL(v, "must be a redis://, rediss:// or unix:// URL", "redis", "rediss", "unix"); problem != "" {
-			errs = append(errs, &EnvError{"REDIS_URL", problem + ", such as redis://redis:6379/0"})
-		} else if problem := checkRedisDB(v); problem != "" {
+		if problem := checkRedisURL(v); problem != "" {
 			errs = append(errs, &EnvError{"REDIS_URL", problem})
 		}
 	}
@@ -153,6 +160,48 @@ func checkURL(raw, want string, schemes ...string) string {
 		return ""
 	}
 	return want
+}
+
+// sentinelExample is the form of a Sentinel REDIS_URL, for problems.
+const sentinelExample = "redis://sentinel1:26379/0?master_name=mymaster&addr=sentinel2:26379&addr=sentinel3:26379"
+
+// IsSentinelURL reports whether a REDIS_URL names a master behind Sentinels
+// (go-redis's ParseFailoverURL form, with a master_name parameter) rather
+// than one server.
+func IsSentinelURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && u.Query().Has("master_name")
+}
+
+// checkRedisURL returns what is wrong with a REDIS_URL, or "", never quoting it.
+func checkRedisURL(raw string) string {
+	if u, err := url.Parse(raw); err == nil && strings.HasSuffix(u.Scheme, "+sentinel") {
+		return "uses " + u.Scheme + "://, which the Redis client does not read: name a master behind Sentinels as " +
+			sentinelExample + " (rediss:// for TLS)"
+	}
+	if problem := checkURL(raw, "must be a redis://, rediss:// or unix:// URL", "redis", "rediss", "unix"); problem != "" {
+		return problem + ", such as redis://redis:6379/0, or " + sentinelExample + " for Sentinel"
+	}
+	if problem := checkRedisDB(raw); problem != "" {
+		return problem
+	}
+	if !IsSentinelURL(raw) {
+		return ""
+	}
+	u, _ := url.Parse(raw)
+	q := u.Query()
+	switch {
+	case u.Scheme == "unix":
+		return "names a Sentinel master (master_name) on a unix:// URL: Sentinels are reached over TCP, such as " + sentinelExample
+	case strings.TrimSpace(q.Get("master_name")) == "":
+		return "has an empty master_name: name the master the Sentinels monitor, such as " + sentinelExample
+	}
+	for _, addr := range q["addr"] {
+		if h, p, err := net.SplitHostPort(addr); err != nil || h == "" || p == "" {
+			return "has an addr parameter that is not a Sentinel's host:port, such as addr=sentinel2:26379"
+		}
+	}
+	return ""
 }
 
 // checkRedisDB returns what is wrong with the database number of a Redis URL

@@ -72,7 +72,7 @@ func TestFromEnvNormalizesEndpoints(t *testing.T) {
 	}
 	want := config.Env{
 		// Secrets are compared by Reveal in other tests; here they are copied.
-		SlackBotToken: e.SlackBotToken, SlackAppToken: e.SlackAppToken, KosliAPIToken: e.KosliAPIToken, RedisURL: e.RedisURL,
+		SlackBotToken: e.SlackBotToken, SlackAppToken: e.SlackAppToken, KosliAPIToken: e.KosliAPIToken, RedisURL: e.RedisURL, RedisPassword: e.RedisPassword,
 		GitHubToken: e.GitHubToken,
 		SlackAPIURL: "http://127.0.0.1:4000/api/", KosliHost: "https://app.us.kosli.com", KosliOrg: "cyber-dojo",
 		GitHubAPIURL: "https://ghe.example.com/api/v3/", GitHubAppID: 123, GitHubAppInstallationID: 456,
@@ -101,7 +101,8 @@ func TestFromEnvRefusesMalformedValues(t *testing.T) {
 		"SLACK_API_URL must be an http or https URL, such as https://slack.com/api/",
 		"KOSLI_HOST must not hold credentials; put them in the token variables, such as https://app.kosli.com",
 		"GITHUB_API_URL must be an http or https URL, such as https://api.github.com/",
-		"REDIS_URL must be a redis://, rediss:// or unix:// URL, such as redis://redis:6379/0",
+		"REDIS_URL must be a redis://, rediss:// or unix:// URL, such as redis://redis:6379/0, or " +
+			"redis://sentinel1:26379/0?master_name=mymaster&addr=sentinel2:26379&addr=sentinel3:26379 for Sentinel",
 		"GITHUB_APP_ID must be a positive whole number, as shown in the GitHub App's settings",
 	}
 	assertEnvErrors(t, err, want)
@@ -130,6 +131,53 @@ func TestFromEnvRefusesAWrongRedisDatabaseNumber(t *testing.T) {
 			t.Errorf("REDIS_URL %s: %v", u, err)
 		}
 	}
+}
+
+// TestFromEnvReadsSentinelURLs: a master behind Sentinels is go-redis's
+// ParseFailoverURL form; each mistake is one line without the password.
+func TestFromEnvReadsSentinelURLs(t *testing.T) {
+	const form = "redis://sentinel1:26379/0?master_name=mymaster&addr=sentinel2:26379&addr=sentinel3:26379"
+	for _, u := range []string{
+		"redis://:" + redisPass + "@s1:26379/0?master_name=mymaster&addr=s2:26379&addr=s3:26379",
+		"rediss://s1:26379?master_name=mymaster",
+		"redis://s1:26379/3?master_name=mymaster&password=" + redisPass,
+	} {
+		env := environ()
+		env["REDIS_URL"] = u
+		e, err := fromEnv(t, env)
+		if err != nil || !config.IsSentinelURL(e.RedisURL.Reveal()) {
+			t.Errorf("REDIS_URL %s: %v, sentinel %v", u, err, config.IsSentinelURL(u))
+		}
+	}
+	if config.IsSentinelURL("redis://redis:6379/0") {
+		t.Error("a single server is taken for Sentinel")
+	}
+	for u, want := range map[string]string{
+		"redis+sentinel://:" + redisPass + "@s1:26379,s2:26379/mymaster": "REDIS_URL uses redis+sentinel://, which the Redis client does not read: name a master behind Sentinels as " + form + " (rediss:// for TLS)",
+		"sentinel://s1:26379/mymaster":                                   "REDIS_URL must be a redis://, rediss:// or unix:// URL, such as redis://redis:6379/0, or " + form + " for Sentinel",
+		"redis://:" + redisPass + "@s1:26379/0?master_name=":             "REDIS_URL has an empty master_name: name the master the Sentinels monitor, such as " + form,
+		"redis://s1:26379/0?master_name=m&addr=" + redisPass:             "REDIS_URL has an addr parameter that is not a Sentinel's host:port, such as addr=sentinel2:26379",
+		"unix:///run/redis.sock?master_name=m":                           "REDIS_URL names a Sentinel master (master_name) on a unix:// URL: Sentinels are reached over TCP, such as " + form,
+	} {
+		env := environ()
+		env["REDIS_URL"] = u
+		_, err := fromEnv(t, env)
+		assertEnvErrors(t, err, []string{want})
+	}
+}
+
+// TestFromEnvKeepsREDIS_PASSWORDSecret: the password is a secret.Secret.
+func TestFromEnvKeepsREDIS_PASSWORDSecret(t *testing.T) {
+	env := environ()
+	env["REDIS_PASSWORD"] = " " + redisPass + " "
+	e, err := fromEnv(t, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.RedisPassword.Reveal() != redisPass {
+		t.Errorf("REDIS_PASSWORD not read (or not trimmed)")
+	}
+	secrettest.AssertAbsent(t, []string{redisPass}, fmt.Sprintf("%v %+v %#v", e, e, e))
 }
 
 func TestRequireServe(t *testing.T) {

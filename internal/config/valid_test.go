@@ -59,7 +59,8 @@ func schedule(t *testing.T, spec string) config.Schedule {
 func TestValidMinimalTakesDefaults(t *testing.T) {
 	got := load(t, "testdata/config/valid-minimal.yaml")
 	want := &config.Config{
-		Settings: config.Settings{Retention: config.Duration(90 * 24 * time.Hour), WorkingAfter: config.Duration(time.Second)},
+		Settings: config.Settings{Retention: config.Duration(90 * 24 * time.Hour), WorkingAfter: config.Duration(time.Second),
+			Redis: config.Redis{MinReplicasAcked: -1, WaitTimeout: config.Duration(time.Second)}},
 		Pipelines: []*config.Pipeline{{
 			Name: "prod", From: "aws-beta", To: "aws-prod", Channel: "C0123456789",
 			Approvals: config.Approvals{
@@ -81,6 +82,7 @@ func TestValidFullSetsEveryField(t *testing.T) {
 		Settings: config.Settings{
 			TeamID: "T0123ABCD", AppID: "A0123ABCD",
 			Retention: config.Duration(30 * 24 * time.Hour), WorkingAfter: config.Duration(1500 * time.Millisecond),
+			Redis: config.Redis{MinReplicasAcked: 2, WaitTimeout: config.Duration(500 * time.Millisecond)},
 		},
 		Pipelines: []*config.Pipeline{{
 			Name: "prod", From: "aws-beta", To: "aws-prod", Channel: "C0123456789",

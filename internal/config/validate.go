@@ -51,7 +51,8 @@ func (v *validator) config(raw *rawFile) *Config {
 }
 
 func (v *validator) settings(r *rawSettings) Settings {
-	s := Settings{Retention: DefaultRetention, WorkingAfter: DefaultWorkingAfter}
+	s := Settings{Retention: DefaultRetention, WorkingAfter: DefaultWorkingAfter,
+		Redis: Redis{MinReplicasAcked: -1, WaitTimeout: DefaultWaitTimeout}}
 	if r == nil {
 		return s
 	}
@@ -59,7 +60,30 @@ func (v *validator) settings(r *rawSettings) Settings {
 	s.AppID = v.match(&r.AppID, "settings.app_id", appIDPattern, "must be a Slack app id like A0123ABCD")
 	s.Retention = v.duration(&r.Retention, "settings.retention", s.Retention)
 	s.WorkingAfter = v.duration(&r.WorkingAfter, "settings.working_after", s.WorkingAfter)
+	if r.Redis != nil {
+		s.Redis = v.redis(r.Redis, "settings.redis", s.Redis)
+	}
 	return s
+}
+
+func (v *validator) redis(r *rawRedis, path string, def Redis) Redis {
+	if n, line, ok := v.integer(&r.MinReplicasAcked, path+".min_replicas_acked"); ok {
+		switch {
+		case n < 0:
+			v.p.add(line, path+".min_replicas_acked", "must be 0 or more")
+		case n > MaxReplicasAcked:
+			v.p.add(line, path+".min_replicas_acked", "must be at most "+strconv.Itoa(MaxReplicasAcked))
+		default:
+			def.MinReplicasAcked = n
+		}
+	}
+	if d := v.duration(&r.WaitTimeout, path+".wait_timeout", def.WaitTimeout); d > MaxWaitTimeout {
+		v.p.add(v.line(path+".wait_timeout"), path+".wait_timeout",
+			"must be at most 2s: it shares the Redis client's 3s read timeout, not "+quote(resolve(&r.WaitTimeout).Value))
+	} else {
+		def.WaitTimeout = d
+	}
+	return def
 }
 
 func (v *validator) pipeline(r *rawPipeline, path string) *Pipeline {

@@ -49,7 +49,9 @@ type ApproveResult struct {
 // number the release moves to approved and the result says Approved: exactly
 // one caller sees that, however many click at once on however many replicas.
 // Who may approve is the caller's business (release.Policy); this is the
-// atomic half. a.At defaults to the store's clock.
+// atomic half. a.At defaults to the store's clock. With a Durability, an
+// error wrapping ErrNotDurable comes with the result as Redis answered it:
+// the approval is on the master, but not promised to survive a failover.
 func (s *Store) Approve(ctx context.Context, id string, a release.Approval) (ApproveResult, error) {
 	if a.UserID == "" {
 		return ApproveResult{}, errors.New("approve: user id is required")
@@ -66,11 +68,12 @@ func (s *Store) Approve(ctx context.Context, id string, a release.Approval) (App
 	if err != nil {
 		return ApproveResult{}, fmt.Errorf("approve release %s: %w", id, err)
 	}
-	res, err := approveScript.Run(ctx, s.rdb, s.releaseKeys(id),
+	res, err := s.eval(ctx, approveScript, true, s.releaseKeys(id),
 		id, s.prefix, ms(now), now.Format(time.RFC3339Nano), s.retention.Milliseconds(),
 		a.UserID, approval, a.Digest, entry,
-	).Slice()
-	if err != nil {
+	)
+	var notDurable *NotDurableError
+	if err != nil && !errors.As(err, &notDurable) {
 		return ApproveResult{}, fmt.Errorf("approve release %s: %w", id, err)
 	}
 	if len(res) != 5 {
@@ -84,11 +87,15 @@ func (s *Store) Approve(ctx context.Context, id string, a release.Approval) (App
 	if o := Outcome(outcome); o == Approved || o == Expired {
 		s.entered(release.State(state))
 	}
-	return ApproveResult{
+	r := ApproveResult{
 		Outcome:  Outcome(outcome),
 		State:    release.State(state),
 		Count:    int(count),
 		Required: int(required),
 		Version:  version,
-	}, nil
+	}
+	if notDurable != nil {
+		return r, fmt.Errorf("approve release %s: %w", id, err)
+	}
+	return r, nil
 }

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/release-bot/release-bot/internal/release"
 	"github.com/release-bot/release-bot/internal/store"
 	"github.com/release-bot/release-bot/internal/store/redistest"
@@ -21,11 +23,22 @@ const clients = 50
 // releases need two, so half the ops count and half approve. The bar is
 // 5,000 approvals/s and 1 round trip per approval.
 func BenchmarkApprove(b *testing.B) {
-	rdb := redistest.Start(b)
+	benchApprove(b, redistest.Start(b), store.Options{Prefix: redistest.Prefix(b)})
+}
+
+// BenchmarkApproveSentinel is BenchmarkApprove on a master with one replica
+// behind three Sentinels, each approval acknowledged once the replica has it
+// (WAIT 1 in the same round trip).
+func BenchmarkApproveSentinel(b *testing.B) {
+	tp := redistest.StartTopology(b, redistest.TopologyOptions{})
+	benchApprove(b, tp.Client(b), store.Options{Prefix: redistest.Prefix(b), Durable: store.Durability{Replicas: 1}})
+}
+
+func benchApprove(b *testing.B, rdb *redis.Client, opts store.Options) {
 	if n := rdb.Options().PoolSize; n < clients {
 		b.Fatalf("pool of %d connections for %d clients", n, clients)
 	}
-	s := store.New(rdb, store.Options{Prefix: redistest.Prefix(b)})
+	s := store.New(rdb, opts)
 	ctx := context.Background()
 
 	// One release per two ops, each on its own pipeline (one open release per

@@ -14,6 +14,7 @@
 //	rb:seq:{pipeline}:{day}       the day's id counter
 //	rb:once:{key}                 dedup markers (Once)
 //	rb:lease:{name}               leases (AcquireLease), value = owner
+//	rb:sync                       a counter each durable decision bumps, so that WAIT covers it
 //
 // A release's keys get the retention expiry when it reaches a terminal state.
 // The scripts touch the keys of one release and of its pipeline; on Redis
@@ -58,6 +59,9 @@ type Options struct {
 	// lost compare-and-set, so that a counter of it counts each change once
 	// across any number of replicas.
 	OnTransition func(to release.State)
+	// Durable is how many replicas must hold a decision before it is
+	// reported done (see Durability); the zero value waits for none.
+	Durable Durability
 }
 
 // Store is release state in Redis. It is safe for concurrent use, and any
@@ -68,11 +72,12 @@ type Store struct {
 	now       func() time.Time
 	retention time.Duration
 	entered   func(release.State)
+	durable   Durability
 }
 
 // New returns a Store over rdb. It does no I/O; see Ping.
 func New(rdb redis.UniversalClient, opts Options) *Store {
-	s := &Store{rdb: rdb, prefix: opts.Prefix, now: opts.Now, retention: opts.Retention, entered: opts.OnTransition}
+	s := &Store{rdb: rdb, prefix: opts.Prefix, now: opts.Now, retention: opts.Retention, entered: opts.OnTransition, durable: opts.Durable}
 	if s.prefix == "" {
 		s.prefix = DefaultPrefix
 	}

@@ -114,11 +114,12 @@ func (s *Store) cas(ctx context.Context, id string, version int64, update func(*
 				return nil, fmt.Errorf("release %s: %w", id, err)
 			}
 		}
-		res, err := transitionScript.Run(ctx, s.rdb, s.releaseKeys(id),
+		// A decision (durableMove) is reported only once replicas hold it.
+		res, err := s.eval(ctx, transitionScript, entry != nil && durableMove(to), s.releaseKeys(id),
 			id, s.prefix, s.retention.Milliseconds(),
 			string(r.State), strconv.FormatInt(r.Version, 10), string(to), body, entryJSON, flag(to.Terminal()),
 			flag(next.Evidence.Pending()), ms(s.now()),
-		).Slice()
+		)
 		if err != nil {
 			return nil, fmt.Errorf("release %s → %s: %w", id, to, err)
 		}

@@ -109,24 +109,27 @@ func (s *Server) Start(t testing.TB) {
 
 func launch(t testing.TB, persistent bool) *Server {
 	t.Helper()
+	appendonly := "no"
+	if persistent {
+		appendonly = "yes"
+	}
+	return launchWith(t, func(s *Server) []string { return serverArgs(s, appendonly) })
+}
+
+// launchWith starts a redis-server with the arguments args gives for the
+// server's port and directory, stopped when t ends.
+func launchWith(t testing.TB, args func(*Server) []string) *Server {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Fatal("redistest: redis-server not found on PATH: install redis-server (apt-get install -y redis-server)")
 	}
 	s := &Server{bin: bin, dir: t.TempDir()}
-	appendonly := "no"
-	if persistent {
-		appendonly = "yes"
-	}
 	// A free port can be taken between choosing it and redis binding it;
 	// choose again a few times.
 	for attempt := 0; ; attempt++ {
 		if s.port, err = freePort(); err == nil {
-			s.args = []string{
-				"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--dir", s.dir,
-				"--save", "", "--appendonly", appendonly, "--daemonize", "no",
-				"--logfile", filepath.Join(s.dir, "redis.log"),
-			}
+			s.args = args(s)
 			if err = s.start(); err == nil {
 				break
 			}
@@ -198,7 +201,8 @@ func ping(addr string) error {
 	if err != nil {
 		return err
 	}
-	if got := string(buf[:n]); got != "+PONG\r\n" {
+	// A server with a password answers, refusing: it is up.
+	if got := string(buf[:n]); got != "+PONG\r\n" && !strings.HasPrefix(got, "-NOAUTH") {
 		return errors.New("PING answered " + strings.TrimSpace(got))
 	}
 	return nil

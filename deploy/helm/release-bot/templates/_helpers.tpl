@@ -102,11 +102,11 @@ chart-made one.
 {{- end }}
 
 {{/*
-Where REDIS_URL comes from: "chart" (the trial Redis), "url" (redis.url) or
-"secret" (secrets.redisUrl, or existingSecret's redis-url).
+Where REDIS_URL comes from: "chart" (the trial Redis), "url" (redis.url),
+"sentinel" (redis.sentinel) or "secret" (secrets.redisUrl, or existingSecret's redis-url).
 */}}
 {{- define "release-bot.redisSource" -}}
-{{- if .Values.redis.enabled }}chart{{ else if .Values.redis.url }}url{{ else }}secret{{ end }}
+{{- if .Values.redis.enabled }}chart{{ else if .Values.redis.url }}url{{ else if .Values.redis.sentinel.addrs }}sentinel{{ else }}secret{{ end }}
 {{- end }}
 
 {{/*
@@ -167,6 +167,7 @@ with a message saying what to set. Included by the Deployment.
 {{- $redis := list }}
 {{- if $v.redis.enabled }}{{ $redis = append $redis "redis.enabled" }}{{ end }}
 {{- if $v.redis.url }}{{ $redis = append $redis "redis.url" }}{{ end }}
+{{- if $v.redis.sentinel.addrs }}{{ $redis = append $redis "redis.sentinel" }}{{ end }}
 {{- if $s.redisUrl }}{{ $redis = append $redis "secrets.redisUrl" }}{{ end }}
 {{- if gt (len $redis) 1 }}
 {{- fail (printf "release-bot: Redis is given more than once (%s): set only one" (join ", " $redis)) }}
@@ -209,4 +210,13 @@ with a message saying what to set. Included by the Deployment.
 {{- if not (get $p "pipelines") }}
 {{- fail "release-bot: pipelines must hold the pipelines file, with a pipelines: list (see deploy/examples/pipelines.yaml)" }}
 {{- end }}
+{{- end }}
+
+{{/*
+REDIS_URL for a master behind Sentinel, in go-redis's ParseFailoverURL form.
+*/}}
+{{- define "release-bot.sentinelURL" -}}
+{{- $s := .Values.redis.sentinel -}}
+{{- if not $s.masterName }}{{ fail "release-bot: redis.sentinel.masterName is required with redis.sentinel.addrs: the master name the Sentinels monitor" }}{{ end -}}
+{{ if $s.tls }}rediss{{ else }}redis{{ end }}://{{ first $s.addrs }}/{{ $s.db | int }}?master_name={{ $s.masterName | urlquery }}{{ range rest $s.addrs }}&addr={{ . }}{{ end }}
 {{- end }}
