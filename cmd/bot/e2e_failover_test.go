@@ -186,10 +186,14 @@ func TestSentinelFailover(t *testing.T) {
 	}
 	t.Logf("a click costs %v from the SIGKILL to the approval announced", approvedAt.Sub(killed).Round(100*time.Millisecond))
 
-	// Not yet asserted: the run's end. After this failover the evidence
-	// outbox does not deliver the decision the dispatch waits for (see the
-	// report of issue 18), so "Release succeeded" and one reply per artifact
-	// are left out until that is fixed.
+	// The run ends, with one reply per artifact: the evidence outbox picks
+	// up where the dead master left it (its lease lapses within 15s).
+	b.threadHas(msg.TS, "Release succeeded")
+	for _, service := range []string{"*nginx*", "*web*"} {
+		if n := b.threadCount(msg.TS, ":white_check_mark: "+service); n != 1 {
+			t.Errorf("%s: %d replies, want 1", service, n)
+		}
+	}
 	for want, n := range map[string]int{"approved (1 of 2)": 1, "The release is approved": 1} {
 		if got := b.threadCount(msg.TS, want); got != n {
 			t.Errorf("%q: %d thread replies, want %d", want, got, n)

@@ -101,7 +101,9 @@ type Options struct {
 	Logger   zerolog.Logger
 	// Poll is how often due outboxes are looked for (default 2s); Wake looks at once.
 	Poll time.Duration
-	// LeaseTTL bounds how long a dead deliverer holds an outbox (default 60s).
+	// LeaseTTL bounds how long a dead deliverer holds an outbox (default 15s;
+	// it is renewed at every step, and a Redis failover can leave a lease
+	// its owner could not release).
 	LeaseTTL time.Duration
 	// MinBackoff and MaxBackoff bound the wait between attempts (default 2s, 5m).
 	MinBackoff, MaxBackoff time.Duration
@@ -129,7 +131,7 @@ func New(o Options) *Worker {
 		}
 	}
 	def(&o.Poll, 2*time.Second)
-	def(&o.LeaseTTL, time.Minute)
+	def(&o.LeaseTTL, 15*time.Second)
 	def(&o.MinBackoff, 2*time.Second)
 	def(&o.MaxBackoff, 5*time.Minute)
 	if o.Parallel <= 0 {
