@@ -2,9 +2,8 @@ package commands
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
-
-	"github.com/release-bot/release-bot/internal/lazyre"
 )
 
 // Verb is a /release subcommand.
@@ -38,9 +37,9 @@ type UsageError struct{ Text string }
 func (e *UsageError) Error() string { return e.Text }
 
 var (
-	namePattern    = lazyre.New(`^[a-z0-9][a-z0-9-]{0,30}$`)
-	servicePattern = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
-	releasePattern = lazyre.New(`^[a-z0-9][a-z0-9-]{0,30}-\d{4}-\d{2}-\d{2}-\d+$`)
+	namePattern    = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,30}$`)
+	servicePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
+	releasePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,30}-\d{4}-\d{2}-\d{2}-\d+$`)
 )
 
 // Usage is the help text, in mrkdwn.

@@ -6,12 +6,11 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
-
-	"github.com/release-bot/release-bot/internal/lazyre"
 )
 
 // The raw structs mirror the file. Every value is a yaml.Node so that it
@@ -77,7 +76,7 @@ type (
 // that a "billion laughs" file is refused instead of walked.
 const walkBudget = 100_000
 
-var yamlLine = lazyre.New(`^yaml: line ([0-9]+): (.*)$`)
+var yamlLine = regexp.MustCompile(`^yaml: line ([0-9]+): (.*)$`)
 
 // decode turns the bytes into a rawFile. Problems with the shape of the file
 // (not YAML, not a mapping, unknown keys, a list where a value belongs) are
@@ -286,7 +285,7 @@ func fieldsOf(t reflect.Type) ([]string, map[string]reflect.Type) {
 	return names, fields
 }
 
-var plainKey = lazyre.New(`^[A-Za-z0-9_-]{1,40}$`)
+var plainKey = regexp.MustCompile(`^[A-Za-z0-9_-]{1,40}$`)
 
 // join extends a field path by a key, quoting a key that would garble it.
 func join(path, key string) string {

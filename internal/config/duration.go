@@ -3,11 +3,10 @@ package config
 import (
 	"errors"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/release-bot/release-bot/internal/lazyre"
 )
 
 // Duration is a positive length of time. In the file it is written in Go
@@ -19,7 +18,7 @@ type Duration time.Duration
 // period or an expiry means.
 const Day = 24 * time.Hour
 
-var daysPattern = lazyre.New(`^[0-9]+d$`)
+var daysPattern = regexp.MustCompile(`^[0-9]+d$`)
 
 // ParseDuration reads a Duration. Zero, negative and malformed values are
 // errors whose text is the rule that was broken.

@@ -2,17 +2,16 @@ package config
 
 import (
 	"errors"
+	"regexp"
 	"strings"
 	"unicode"
-
-	"github.com/release-bot/release-bot/internal/lazyre"
 )
 
 // ChannelID is a Slack channel id (C0123456789, or G… for an old private
 // channel). Slack's API and its payloads speak ids; a #name can be renamed.
 type ChannelID string
 
-var channelPattern = lazyre.New(`^[CG][A-Z0-9]{8,}$`)
+var channelPattern = regexp.MustCompile(`^[CG][A-Z0-9]{8,}$`)
 
 // ParseChannelID reads a ChannelID, telling someone who wrote a #name where
 // to find the id.
@@ -35,8 +34,8 @@ type Approver struct {
 }
 
 var (
-	userIDPattern = lazyre.New(`^[UW][A-Z0-9]{2,}$`)
-	handlePattern = lazyre.New(`^@[a-z0-9][a-z0-9._-]*$`)
+	userIDPattern = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
+	handlePattern = regexp.MustCompile(`^@[a-z0-9][a-z0-9._-]*$`)
 )
 
 // ParseApprover reads "U0123ABCD" as a user and "@release-managers" as a user group.
@@ -126,8 +125,8 @@ type Repo struct {
 }
 
 var (
-	ownerPattern    = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9-]{0,38}$`)
-	repoNamePattern = lazyre.New(`^[A-Za-z0-9._-]{1,100}$`)
+	ownerPattern    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,38}$`)
+	repoNamePattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
 )
 
 // ParseRepo reads "owner/name".

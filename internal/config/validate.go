@@ -2,20 +2,19 @@ package config
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
-
-	"github.com/release-bot/release-bot/internal/lazyre"
 )
 
 var (
-	pipelineNamePattern = lazyre.New(`^[a-z0-9][a-z0-9-]{0,30}$`)
+	pipelineNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,30}$`)
 	// kosliNamePattern is Kosli's rule for flow and environment names.
-	kosliNamePattern = lazyre.New(`^[a-zA-Z0-9][a-zA-Z0-9.\-_~]*$`)
-	teamIDPattern    = lazyre.New(`^[TE][A-Z0-9]{2,}$`)
-	appIDPattern     = lazyre.New(`^A[A-Z0-9]{2,}$`)
+	kosliNamePattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9.\-_~]*$`)
+	teamIDPattern    = regexp.MustCompile(`^[TE][A-Z0-9]{2,}$`)
+	appIDPattern     = regexp.MustCompile(`^A[A-Z0-9]{2,}$`)
 )
 
 // validator turns raw values into typed ones, adding a problem for each
@@ -227,16 +226,16 @@ func (v *validator) text(n *yaml.Node, path string, required bool) (s string, li
 }
 
 // required returns a required value that must match re; "" when it does not.
-func (v *validator) required(n *yaml.Node, path string, re *lazyre.Regexp, rule string) string {
+func (v *validator) required(n *yaml.Node, path string, re *regexp.Regexp, rule string) string {
 	return v.check(n, path, true, re, rule)
 }
 
 // match returns an optional value that must match re; "" when absent or not matching.
-func (v *validator) match(n *yaml.Node, path string, re *lazyre.Regexp, rule string) string {
+func (v *validator) match(n *yaml.Node, path string, re *regexp.Regexp, rule string) string {
 	return v.check(n, path, false, re, rule)
 }
 
-func (v *validator) check(n *yaml.Node, path string, required bool, re *lazyre.Regexp, rule string) string {
+func (v *validator) check(n *yaml.Node, path string, required bool, re *regexp.Regexp, rule string) string {
 	s, line, ok := v.text(n, path, required)
 	if !ok {
 		return ""

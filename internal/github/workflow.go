@@ -2,10 +2,9 @@ package github
 
 import (
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
-
-	"github.com/release-bot/release-bot/internal/lazyre"
 )
 
 // Workflow is a workflow file in a repository, run on a ref.
@@ -19,9 +18,9 @@ type Workflow struct {
 }
 
 var (
-	ownerPattern = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9-]{0,38}$`)
-	repoPattern  = lazyre.New(`^[A-Za-z0-9._-]{1,100}$`)
-	filePattern  = lazyre.New(`^[A-Za-z0-9._-]+\.ya?ml$`)
+	ownerPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,38}$`)
+	repoPattern  = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
+	filePattern  = regexp.MustCompile(`^[A-Za-z0-9._-]+\.ya?ml$`)
 )
 
 // ParseRepo reads "owner/repo".

@@ -4,11 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/release-bot/release-bot/internal/lazyre"
 	"github.com/release-bot/release-bot/internal/remote"
 	"github.com/release-bot/release-bot/internal/retry"
 )
@@ -179,7 +179,7 @@ func retryableWrite(err error) retry.Decision {
 	return retryable(err)
 }
 
-var htmlTitle = lazyre.New(`(?is)<title[^>]*>(.*?)</title>`)
+var htmlTitle = regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`)
 
 // messageOf reads an error body into one readable line.
 func messageOf(body []byte, contentType string) string {

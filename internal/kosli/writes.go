@@ -8,9 +8,8 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"regexp"
 	"sort"
-
-	"github.com/release-bot/release-bot/internal/lazyre"
 )
 
 // Writes are repeated only when they certainly did not take effect (see
@@ -19,13 +18,13 @@ import (
 
 var (
 	// namePattern is Kosli's rule for flow and trail names.
-	namePattern = lazyre.New(`^[a-zA-Z0-9][a-zA-Z0-9.\-_~]*$`)
+	namePattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9.\-_~]*$`)
 	// annotationKeyPattern is Kosli's rule for annotation keys.
-	annotationKeyPattern = lazyre.New(`^[A-Za-z0-9_]+$`)
+	annotationKeyPattern = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
 	// fingerprintPattern is a sha256 in lower-case hex.
-	fingerprintPattern = lazyre.New(`^[a-f0-9]{64}$`)
+	fingerprintPattern = regexp.MustCompile(`^[a-f0-9]{64}$`)
 	// controlIDPattern is Kosli's rule for control identifiers.
-	controlIDPattern = lazyre.New(`^[a-zA-Z0-9\-._~]+$`)
+	controlIDPattern = regexp.MustCompile(`^[a-zA-Z0-9\-._~]+$`)
 )
 
 const nameRule = "it must start with a letter or digit and hold only letters, digits, '.', '-', '_' and '~'"

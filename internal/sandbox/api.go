@@ -9,11 +9,11 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/release-bot/release-bot/internal/lazyre"
 	"github.com/release-bot/release-bot/internal/slackbot/slacktest"
 )
 
@@ -28,7 +28,7 @@ const (
 )
 
 // tsPattern is a Slack message timestamp.
-var tsPattern = lazyre.New(`^[0-9]{1,12}\.[0-9]{6}$`)
+var tsPattern = regexp.MustCompile(`^[0-9]{1,12}\.[0-9]{6}$`)
 
 // apiError is a refusal the page shows to its user as it is.
 type apiError struct {

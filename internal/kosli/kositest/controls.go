@@ -3,11 +3,10 @@ package kositest
 import (
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"time"
-
-	"github.com/release-bot/release-bot/internal/lazyre"
 )
 
 // Control is one of the org's controls, as the fake holds it.
@@ -20,7 +19,7 @@ type Control struct {
 
 // controlIDPattern is the server's rule, as kosli-dev/cli
 // cmd/kosli/createControl_test.go shows it refusing "bad identifier".
-var controlIDPattern = lazyre.New(`^[a-zA-Z0-9\-._~]+$`)
+var controlIDPattern = regexp.MustCompile(`^[a-zA-Z0-9\-._~]+$`)
 
 // AddControl gives the org a control (or renames one it has).
 func (s *Server) AddControl(id, name string) {

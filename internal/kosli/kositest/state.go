@@ -3,11 +3,11 @@ package kositest
 import (
 	"fmt"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/release-bot/release-bot/internal/lazyre"
 	"github.com/release-bot/release-bot/internal/release"
 )
 
@@ -108,7 +108,7 @@ func (s *Server) appendSnapshot(e *environment, index int, artifacts []Artifact)
 	e.snapshots = append(e.snapshots, snapshot{index: index, taken: taken, artifacts: arts})
 }
 
-var snapshotNumber = lazyre.New(`#(\d+)$`)
+var snapshotNumber = regexp.MustCompile(`#(\d+)$`)
 
 // LoadDiff seeds sourceEnv and targetEnv from a diff document so that GET
 // /env-diff recomputes an equivalent diff: the source runs snappish1, changed
@@ -230,7 +230,7 @@ func annotationType(was int, a Artifact) string {
 	return "unchanged"
 }
 
-var shaTail = lazyre.New(`[0-9a-f]{40}$`)
+var shaTail = regexp.MustCompile(`[0-9a-f]{40}$`)
 
 func commitOf(commitURL string) string { return shaTail.FindString(commitURL) }
 
@@ -335,8 +335,8 @@ func (s *Server) environmentJSON(e *environment) map[string]any {
 }
 
 var (
-	momentExpr   = lazyre.New(`^@\{(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\}$`)
-	relativeExpr = lazyre.New(`^@\{(\d+)\.(hours?|days?|weeks?|months?)\.ago\}$`)
+	momentExpr   = regexp.MustCompile(`^@\{(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\}$`)
+	relativeExpr = regexp.MustCompile(`^@\{(\d+)\.(hours?|days?|weeks?|months?)\.ago\}$`)
 )
 
 // at resolves "@{YYYY-MM-DDTHH:MM:SS}" (UTC) and "@{N.<hours|days|weeks|months>.ago}",

@@ -5,11 +5,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"slices"
 	"sort"
 	"time"
-
-	"github.com/release-bot/release-bot/internal/lazyre"
 )
 
 // Flow is a flow as the fake recorded it from PUT /flows/{org}/template_file.
@@ -50,9 +49,9 @@ type Attestation struct {
 }
 
 var (
-	namePattern          = lazyre.New(`^[a-zA-Z0-9][a-zA-Z0-9.\-_~]*$`)
-	annotationKeyPattern = lazyre.New(`^[A-Za-z0-9_]+$`)
-	fingerprintPattern   = lazyre.New(`^([a-f0-9]{64})$`)
+	namePattern          = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9.\-_~]*$`)
+	annotationKeyPattern = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
+	fingerprintPattern   = regexp.MustCompile(`^([a-f0-9]{64})$`)
 )
 
 // Flows returns the flows created so far, in creation order.
