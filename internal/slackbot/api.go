@@ -10,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
+	"golang.org/x/time/rate"
 
 	"github.com/release-bot/release-bot/internal/remote"
 	"github.com/release-bot/release-bot/internal/retry"
@@ -49,7 +50,7 @@ type API struct {
 	opts   APIOptions
 
 	mu     sync.Mutex
-	pacers map[string]*pacer
+	pacers map[string]*rate.Limiter
 	users  map[string]cached[*slack.User]
 	groups cached[[]slack.UserGroup]
 }
@@ -89,7 +90,7 @@ func NewAPI(opts APIOptions) *API {
 	}
 	c := slack.New(opts.BotToken.Reveal(), slack.OptionAPIURL(opts.APIURL), slack.OptionHTTPClient(hc),
 		slack.OptionAppLevelToken(opts.AppToken.Reveal()))
-	return &API{client: c, http: hc, opts: opts, pacers: map[string]*pacer{}, users: map[string]cached[*slack.User]{}}
+	return &API{client: c, http: hc, opts: opts, pacers: map[string]*rate.Limiter{}, users: map[string]cached[*slack.User]{}}
 }
 
 // Client is the underlying slack-go client, for the Socket Mode client to share.
@@ -299,42 +300,31 @@ func (a *API) UserGroups(ctx context.Context) ([]slack.UserGroup, error) {
 	return groups, nil
 }
 
-// pacer is a token bucket per channel: a burst of postBurst, then one post
-// per interval. Tokens may go negative: each waiter reserves its slot.
-type pacer struct {
-	mu     sync.Mutex
-	tokens float64
-	last   time.Time
-}
-
+// postBurst posts go to a channel at once; then one per PostInterval.
 const postBurst = 3
 
 func (a *API) pace(ctx context.Context, channel string) error {
 	a.mu.Lock()
 	p := a.pacers[channel]
 	if p == nil {
-		p = &pacer{tokens: postBurst, last: a.opts.Now()}
+		p = newPacer(a.opts.PostInterval)
 		a.pacers[channel] = p
 	}
 	a.mu.Unlock()
 
-	return retry.Sleep(ctx, p.reserve(a.opts.Now(), a.opts.PostInterval))
+	return retry.Sleep(ctx, reserve(p, a.opts.Now()))
 }
 
-// reserve takes the next post slot and says how long to wait for it.
-func (p *pacer) reserve(now time.Time, interval time.Duration) time.Duration {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if elapsed := now.Sub(p.last); elapsed > 0 {
-		p.tokens = min(postBurst, p.tokens+float64(elapsed)/float64(interval))
-		p.last = now
-	}
-	var wait time.Duration
-	if p.tokens < 1 {
-		wait = time.Duration((1 - p.tokens) * float64(interval))
-	}
-	p.tokens--
-	return wait
+// newPacer is a channel's token bucket: a burst of postBurst, then one post
+// per interval.
+func newPacer(interval time.Duration) *rate.Limiter {
+	return rate.NewLimiter(rate.Every(interval), postBurst)
+}
+
+// reserve takes the next post slot at now and says how long to wait for
+// it: each waiter reserves its own, so concurrent posters queue up.
+func reserve(p *rate.Limiter, now time.Time) time.Duration {
+	return p.ReserveN(now, 1).DelayFrom(now)
 }
 
 // OpenView opens a modal in answer to a click (trigger ids live 3 seconds).

@@ -13,10 +13,10 @@ import (
 // waiting reserves the slot, so concurrent posters queue up.
 func TestPacerBurstThenOnePerInterval(t *testing.T) {
 	t0 := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
-	p := &pacer{tokens: postBurst, last: t0}
+	p := newPacer(time.Second)
 	var waits []time.Duration
 	for range 5 {
-		waits = append(waits, p.reserve(t0, time.Second))
+		waits = append(waits, reserve(p, t0))
 	}
 	want := []time.Duration{0, 0, 0, time.Second, 2 * time.Second}
 	for i := range want {
@@ -25,11 +25,14 @@ func TestPacerBurstThenOnePerInterval(t *testing.T) {
 		}
 	}
 	// After a quiet spell the burst is back, never more than three.
-	if w := p.reserve(t0.Add(time.Hour), time.Second); w != 0 {
-		t.Errorf("after an hour: wait %v", w)
+	later := t0.Add(time.Hour)
+	for i := range postBurst {
+		if w := reserve(p, later); w != 0 {
+			t.Errorf("after an hour, post %d waits %v", i+1, w)
+		}
 	}
-	if p.tokens != postBurst-1 {
-		t.Errorf("tokens %v, want %v", p.tokens, postBurst-1)
+	if w := reserve(p, later); w != time.Second {
+		t.Errorf("after an hour, post %d waits %v, want 1s", postBurst+1, w)
 	}
 }
 
