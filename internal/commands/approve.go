@@ -87,12 +87,15 @@ func (h *Handler) approveClick(ctx context.Context, c *click) string {
 	if res.Outcome == store.Approved && !h.firstToTellApproved(ctx, id) {
 		return fmt.Sprintf("This release is now %s.", release.Approved.Label())
 	}
-	r = h.afterChange(ctx, id)
 	if res.Outcome == store.Approved {
+		// Kosli is asked for the drift re-check while Slack is told.
+		recheck := h.recheck(ctx, r, p)
+		r = h.afterChange(ctx, id)
 		h.reply(ctx, r, fmt.Sprintf(":white_check_mark: <@%s> approved (%d of %d). The release is approved.", who.UserID, res.Count, res.Required))
-		h.ship(ctx, r, p, c.log)
+		h.shipChecked(ctx, r, p, c.log, recheck)
 		return ""
 	}
+	r = h.afterChange(ctx, id)
 	h.reply(ctx, r, fmt.Sprintf(":ballot_box_with_check: <@%s> approved (%d of %d).", who.UserID, res.Count, res.Required))
 	return ""
 }

@@ -23,7 +23,30 @@ const resumeAfter = 2 * time.Minute
 // Dispatcher. Only the click whose approval completed the count calls it, and
 // the move to dispatching is a compare-and-set: one dispatch per release.
 func (h *Handler) ship(ctx context.Context, r *release.Release, p *config.Pipeline, log zerolog.Logger) {
-	drift, err := h.driftSince(ctx, r, p)
+	h.shipChecked(ctx, r, p, log, h.recheck(ctx, r, p))
+}
+
+// recheck starts the drift re-check of r and returns its answer, waiting
+// for it: a click goes on telling Slack meanwhile.
+func (h *Handler) recheck(ctx context.Context, r *release.Release, p *config.Pipeline) func() ([]string, error) {
+	type answer struct {
+		drift []string
+		err   error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		drift, err := h.driftSince(ctx, r, p)
+		done <- answer{drift, err}
+	}()
+	return func() ([]string, error) {
+		a := <-done
+		return a.drift, a.err
+	}
+}
+
+// shipChecked is ship with the drift re-check under way.
+func (h *Handler) shipChecked(ctx context.Context, r *release.Release, p *config.Pipeline, log zerolog.Logger, recheck func() ([]string, error)) {
+	drift, err := recheck()
 	if err != nil {
 		h.recheckFailed(ctx, r, p, err, log)
 		return
