@@ -64,6 +64,7 @@ func TestSandboxInABrowser(t *testing.T) {
 	b.Command("/release propose")
 	b.WaitText("Waiting for approval (0 of 2)")
 	b.WaitText("prod-requirements: missing required 'pull-request'") // the non-compliant artifact, shown under gate: warn
+	b.WaitText("Evidence: Kosli trail")                              // the message is drawn again once Kosli has the evidence
 
 	b.ActAs(sandboxGuest)
 	b.Press("Waiting for approval", "Approve")

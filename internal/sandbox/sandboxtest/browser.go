@@ -229,10 +229,25 @@ func markButton(inMessage, label string) string {
 // Click presses the button labelled label on the latest message containing
 // inMessage, waiting for it to appear. A confirm dialog, if the button has
 // one, is left open: see Confirm.
+//
+// A message the bot edits is drawn again, and the button marked a moment
+// before may be gone when the click comes: it is then found and marked
+// again, a few times, rather than waited for until the test's timeout.
 func (b *Browser) Click(inMessage, label string) {
 	b.t.Helper()
-	b.waitJS(fmt.Sprintf("a button %q on a message with %q", label, inMessage), markButton(inMessage, label))
-	b.Do(fmt.Sprintf("clicking %q", label), chromedp.Click(chromedp.CSS(`[data-sbt-target="1"]`)))
+	what := fmt.Sprintf("a button %q on a message with %q", label, inMessage)
+	for attempt := 1; ; attempt++ {
+		b.waitJS(what, markButton(inMessage, label))
+		ctx, cancel := context.WithTimeout(b.ctx, 3*time.Second)
+		err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-sbt-target="1"]`)))
+		cancel()
+		if err == nil {
+			return
+		}
+		if attempt == 5 || b.ctx.Err() != nil {
+			b.t.Fatalf("clicking %q: %v\nthe page shows:\n%s", label, err, b.pageText())
+		}
+	}
 }
 
 // Press clicks like Click and answers yes to the button's confirm dialog when
