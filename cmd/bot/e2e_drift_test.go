@@ -74,9 +74,21 @@ func TestDriftOnDemandAndItsProposeButton(t *testing.T) {
 		t.Fatalf("no Propose button: %s", report.Blocks)
 	}
 
-	// The button is /release propose prod, as the person who clicked.
+	// The button is /release propose prod, as the person who clicked. A
+	// slow propose (past working_after) must not answer on the button's
+	// response_url with replace_original or delete_original: there they
+	// stand for the report itself (Slack's "Handling user interaction":
+	// https://api.slack.com/interactivity/handling#message_responses).
+	b.kosli.Script(kositest.RouteEnvDiff, kositest.Response{Delay: 500 * time.Millisecond, PassThrough: true})
 	b.click(bob, report.TS, "release_propose")
 	msg := b.releaseMessage()
+	b.threadHas(msg.TS, "Proposed by") // propose has answered, working notice and all
+	b.waitFor("", func(st *slacktest.State) bool {
+		if m, ok := st.Message(releaseChannel, report.TS); !ok || m.Deleted || !strings.HasPrefix(m.Text, "Drift report for prod") {
+			t.Errorf("the drift report was replaced or deleted by the propose it offered: %+v", m)
+		}
+		return true
+	})
 	if !strings.Contains(blocksText(t, msg.Blocks), "proposed by <@"+bob+">") {
 		t.Errorf("release not proposed by the clicker:\n%s", blocksText(t, msg.Blocks))
 	}

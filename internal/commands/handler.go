@@ -123,7 +123,14 @@ type invocation struct {
 
 // Command answers one /release command. It never returns an error: every
 // outcome is a message to the person, and a log line.
-func (h *Handler) Command(ctx context.Context, cmd slack.SlashCommand) {
+func (h *Handler) Command(ctx context.Context, cmd slack.SlashCommand) { h.command(ctx, cmd, false) }
+
+// command answers a command typed, or one a button stands for (fromClick:
+// the drift report's "Propose release"). A button's response_url belongs to
+// the message the button is on: replace_original or delete_original there
+// would replace or delete that message, not a "Working on it…" notice, so a
+// click's command shows none.
+func (h *Handler) command(ctx context.Context, cmd slack.SlashCommand, fromClick bool) {
 	inv := &invocation{cmd: cmd, log: h.d.Logger.With().Str("user", cmd.UserID).Str("channel", cmd.ChannelID).
 		Str("command", cmd.Command+" "+truncate(cmd.Text, 100)).Logger()}
 	outcome := "ok"
@@ -162,8 +169,10 @@ func (h *Handler) Command(ctx context.Context, cmd slack.SlashCommand) {
 		return
 	}
 	inv.log = inv.log.With().Str("pipeline", pipeline.Name).Logger()
-	inv.working = h.startWorking(ctx, inv)
-	defer inv.working.stop()
+	if !fromClick {
+		inv.working = h.startWorking(ctx, inv)
+		defer inv.working.stop()
+	}
 
 	switch {
 	case req.Verb == VerbDiff:
@@ -328,6 +337,9 @@ func (w *workingNotice) stop() {
 	if w == nil {
 		return
 	}
+	if w == nil {
+		return
+	}
 	if w.timer.Stop() {
 		w.wg.Done()
 	}
@@ -338,6 +350,9 @@ func (w *workingNotice) stop() {
 }
 
 func (w *workingNotice) wasShown() bool {
+	if w == nil {
+		return false
+	}
 	w.stop()
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -346,6 +361,9 @@ func (w *workingNotice) wasShown() bool {
 
 // done removes the notice once the answer is in the channel.
 func (w *workingNotice) done(ctx context.Context) {
+	if w == nil {
+		return
+	}
 	if !w.wasShown() {
 		return
 	}

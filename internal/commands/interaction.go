@@ -42,10 +42,10 @@ func (h *Handler) Interaction(ctx context.Context, cb slack.InteractionCallback)
 		reply = h.rejectClick(ctx, c)
 	case ActionPropose:
 		// The drift report's button: exactly /release propose <pipeline>, as the person who clicked.
-		h.Command(ctx, slack.SlashCommand{
+		h.command(ctx, slack.SlashCommand{
 			TeamID: cb.Team.ID, ChannelID: cb.Channel.ID, UserID: cb.User.ID, UserName: cb.User.Name,
 			Command: "/release", Text: "propose " + c.action.Value, ResponseURL: cb.ResponseURL, TriggerID: cb.TriggerID,
-		})
+		}, true)
 	default:
 		log.Info().Str("action", action).Msg("click on a button this bot does not know")
 		reply = "That button is no longer active."
