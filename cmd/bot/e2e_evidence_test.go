@@ -15,24 +15,12 @@ import (
 	"github.com/release-bot/release-bot/internal/slackbot/slacktest"
 )
 
-// prodPolicy is deploy/kosli/environment-policy.yml without its comments:
-// provenance, and the decision for the pipeline's control.
-const prodPolicy = `_schema: https://kosli.com/schemas/policy/environment/v1
-artifacts:
-  provenance:
-    required: true
-  attestations:
-    - name: decision
-      type: decision
-      for_control: release-approved
-`
-
 // enforced makes aws-prod judge by its policy, as Kosli does once the
 // policy of deploy/kosli/ is attached: the fixture's verdicts for aws-prod
 // are dropped.
 func enforced(t *testing.T, b *bot, fixture string) []string {
 	t.Helper()
-	if err := b.kosli.AttachPolicy("aws-prod", prodPolicy); err != nil {
+	if err := b.kosli.AttachPolicy("aws-prod", sandboxPolicy); err != nil {
 		t.Fatal(err)
 	}
 	var fps []string
@@ -156,21 +144,13 @@ func TestEvidenceAMissingControlStopsTheStart(t *testing.T) {
 // evidence_failed, told once, with nothing dispatched.
 func TestEvidenceAControlDeletedAfterTheStartMakesTheBotUnready(t *testing.T) {
 	b := startShip(t, "2", githubtest.Workflow{}, shipSetup{}, func(o *serveOptions) { o.ControlsEvery = 50 * time.Millisecond })
-	ready := func() int {
-		resp, err := http.Get("http://" + b.ops + "/readyz")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
-	if !eventually(func() bool { return ready() == 200 }) {
+	if !eventually(func() bool { return b.readyz() == 200 }) {
 		t.Fatal("never ready")
 	}
 	b.command(alice, releaseChannel, "propose")
 	msg := b.releaseMessage()
 	b.kosli.DeleteControl("release-approved")
-	if !eventually(func() bool { return ready() == 503 }) {
+	if !eventually(func() bool { return b.readyz() == 503 }) {
 		t.Error("ready with the control deleted")
 	}
 	b.click(carol, msg.TS, "release_approve")
@@ -311,10 +291,7 @@ func TestEvidenceARestartWithItemsInTheOutbox(t *testing.T) {
 	b.threadHas(msg.TS, "The evidence is not in Kosli yet (Kosli answered HTTP 503")
 	b.restart()
 	b.kosli.Clear(kositest.RouteFlows)
-	b.waitFor("the evidence recorded", func(st *slacktest.State) bool {
-		m, _ := st.Message(releaseChannel, msg.TS)
-		return strings.Contains(blocksText(t, m.Blocks), ":receipt: Evidence: ")
-	})
+	b.waitParent(msg.TS, "the evidence recorded", ":receipt: Evidence: ")
 	for _, name := range []string{"web.promotion", "nginx.promotion", "release-manifest"} {
 		n := 0
 		for _, a := range b.kosli.Attestations() {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -115,28 +114,20 @@ func TestHighAvailability(t *testing.T) {
 // or the Socket Mode connection is lost, and 200 again when they are back.
 func TestReadinessFollowsRedisAndTheSocket(t *testing.T) {
 	b := startBot(t, "2")
-	ready := func() int {
-		resp, err := http.Get("http://" + b.ops + "/readyz")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
-	if !eventually(func() bool { return ready() == 200 }) {
+	if !eventually(func() bool { return b.readyz() == 200 }) {
 		t.Fatal("never ready")
 	}
 	b.redis.Stop(t)
-	if !eventually(func() bool { return ready() == 503 }) {
+	if !eventually(func() bool { return b.readyz() == 503 }) {
 		t.Error("ready with Redis down")
 	}
 	b.redis.Start(t)
-	if !eventually(func() bool { return ready() == 200 }) {
+	if !eventually(func() bool { return b.readyz() == 200 }) {
 		t.Error("not ready after Redis came back")
 	}
 	b.slack.Fail("apps.connections.open", 1000, 503)
 	b.slack.DropConnections()
-	if !eventually(func() bool { return ready() == 503 }) {
+	if !eventually(func() bool { return b.readyz() == 503 }) {
 		t.Error("ready with the socket lost")
 	}
 }

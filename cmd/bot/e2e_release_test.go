@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -131,6 +132,26 @@ func (b *bot) click(user, ts, action string) string {
 // parentText is the current text of the release's parent message's blocks.
 func (b *bot) parentText(ts string) string {
 	return blocksText(b.t.(*testing.T), b.parentBlocks(ts))
+}
+
+// waitParent waits for the release's parent message to contain want.
+func (b *bot) waitParent(ts, what, want string) {
+	b.t.Helper()
+	b.waitFor(what, func(st *slacktest.State) bool {
+		m, _ := st.Message(releaseChannel, ts)
+		return strings.Contains(blocksText(b.t.(*testing.T), m.Blocks), want)
+	})
+}
+
+// readyz is the status /readyz answers the first instance with.
+func (b *bot) readyz() int {
+	b.t.Helper()
+	resp, err := http.Get("http://" + b.ops + "/readyz")
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 func (b *bot) parentBlocks(ts string) []byte {
@@ -421,16 +442,10 @@ func TestReleaseEvidenceOutageIsKeptAndRetried(t *testing.T) {
 	msg := b.releaseMessage()
 	// The message is posted first; the failed delivery right after refreshes it.
 	b.threadHas(msg.TS, "The evidence is not in Kosli yet (Kosli answered HTTP 500")
-	b.waitFor("the message to say the evidence is missing", func(st *slacktest.State) bool {
-		m, _ := st.Message(releaseChannel, msg.TS)
-		return strings.Contains(blocksText(t, m.Blocks), "Evidence not in Kosli yet")
-	})
+	b.waitParent(msg.TS, "the message to say the evidence is missing", "Evidence not in Kosli yet")
 	b.click(bob, msg.TS, "release_approve")
 	b.threadHas(msg.TS, "<@"+bob+"> approved (1 of 2)")
-	b.waitFor("the evidence recorded", func(st *slacktest.State) bool {
-		m, _ := st.Message(releaseChannel, msg.TS)
-		return strings.Contains(blocksText(t, m.Blocks), ":receipt: Evidence: ")
-	})
+	b.waitParent(msg.TS, "the evidence recorded", ":receipt: Evidence: ")
 	if n := b.threadCount(msg.TS, "The evidence is not in Kosli yet"); n != 1 {
 		t.Errorf("told %d times that the evidence is missing, want once", n)
 	}
