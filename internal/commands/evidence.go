@@ -107,33 +107,15 @@ func (h *Handler) noteWait(ctx context.Context, r *release.Release, p *config.Pi
 		return // changed meanwhile: whoever changed it tells the thread, or the next look does
 	}
 	why := ""
-	if it := lastDecision(next); it.LastError != "" {
+	if it := next.Evidence.LastDecision(); it.LastError != "" {
 		why = " (" + esc(truncate(it.LastError, 200)) + ")"
 	}
 	h.reply(ctx, next, fmt.Sprintf(":hourglass: Approved: waiting for Kosli to record the decision%s before dispatching, as the deploy's gate requires it. "+
 		"I keep trying until %s; after that the release ends and nothing is dispatched.", why, slackDate(dispatchingAt(next).Add(p.Evidence.Timeout.Duration()))))
 }
 
-func lastDecision(r *release.Release) release.EvidenceItem {
-	if r.Evidence != nil {
-		for i := len(r.Evidence.Items) - 1; i >= 0; i-- {
-			if r.Evidence.Items[i].Kind == release.EvidenceDecision {
-				return r.Evidence.Items[i]
-			}
-		}
-	}
-	return release.EvidenceItem{}
-}
-
 // dispatchingAt is when r moved to dispatching; its creation when history lacks it.
-func dispatchingAt(r *release.Release) time.Time {
-	for i := len(r.History) - 1; i >= 0; i-- {
-		if r.History[i].To == release.Dispatching {
-			return r.History[i].At
-		}
-	}
-	return r.CreatedAt
-}
+func dispatchingAt(r *release.Release) time.Time { return enteredOrCreated(r, release.Dispatching) }
 
 // EvidenceChanged is told by the outbox of each item recorded, failing for
 // the first time, or given up on. A recorded decision lets the dispatch go;

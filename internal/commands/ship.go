@@ -131,11 +131,12 @@ func (h *Handler) recheckFailed(ctx context.Context, r *release.Release, p *conf
 }
 
 // approvedAt is when r reached Approved; its creation when history lacks it.
-func approvedAt(r *release.Release) time.Time {
-	for i := len(r.History) - 1; i >= 0; i-- {
-		if r.History[i].To == release.Approved {
-			return r.History[i].At
-		}
+func approvedAt(r *release.Release) time.Time { return enteredOrCreated(r, release.Approved) }
+
+// enteredOrCreated is when r last moved to s; its creation when history lacks it.
+func enteredOrCreated(r *release.Release, s release.State) time.Time {
+	if at, ok := r.EnteredAt(s); ok {
+		return at
 	}
 	return r.CreatedAt
 }

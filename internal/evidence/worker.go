@@ -353,6 +353,7 @@ type delivery struct {
 	r     *release.Release
 	log   zerolog.Logger
 	m     *release.Manifest
+	raw   []byte // the manifest as stored, which m was parsed from
 
 	mu    sync.Mutex // guards marks: steps of one item run at once
 	marks map[string]bool
@@ -483,7 +484,7 @@ func (d *delivery) manifest(ctx context.Context) (*release.Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.m = m
+	d.m, d.raw = m, data
 	return m, nil
 }
 
@@ -577,12 +578,8 @@ func (d *delivery) report(ctx context.Context, it release.EvidenceItem) error {
 	}); err != nil {
 		return err
 	}
-	var doc map[string]any
-	data, err := d.w.o.Store.Manifest(ctx, d.r.ID)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(data, &doc); err != nil {
+	var doc map[string]any // the manifest as proposed, read once by d.manifest
+	if err := json.Unmarshal(d.raw, &doc); err != nil {
 		return err
 	}
 	passed := d.r.Gate == nil || d.r.Gate.Passed

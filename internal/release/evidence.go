@@ -130,16 +130,22 @@ func (e *Evidence) Pending() bool {
 	return e != nil && slices.ContainsFunc(e.Items, func(x EvidenceItem) bool { return x.Status == EvidencePending })
 }
 
+// LastDecision is the release's latest decision item; the zero item when
+// it has none.
+func (e *Evidence) LastDecision() EvidenceItem {
+	if e != nil {
+		for i := len(e.Items) - 1; i >= 0; i-- {
+			if e.Items[i].Kind == EvidenceDecision {
+				return e.Items[i]
+			}
+		}
+	}
+	return EvidenceItem{}
+}
+
 // DecisionRecorded reports whether the release's latest decision is
 // compliant and recorded in Kosli: what a dispatch waits for.
 func (e *Evidence) DecisionRecorded() bool {
-	if e == nil {
-		return false
-	}
-	for i := len(e.Items) - 1; i >= 0; i-- {
-		if it := e.Items[i]; it.Kind == EvidenceDecision {
-			return it.Compliant && it.Status == EvidenceRecorded
-		}
-	}
-	return false
+	it := e.LastDecision()
+	return it.Compliant && it.Status == EvidenceRecorded
 }

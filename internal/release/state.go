@@ -49,6 +49,17 @@ var moves = map[State][]State{
 	Deploying:   {Succeeded, Failed, PartlyFailed, TimedOut, Cancelled},
 }
 
+// EnteredAt is when r last moved to state s, by its history; false when it
+// never did.
+func (r *Release) EnteredAt(s State) (time.Time, bool) {
+	for i := len(r.History) - 1; i >= 0; i-- {
+		if r.History[i].To == s {
+			return r.History[i].At, true
+		}
+	}
+	return time.Time{}, false
+}
+
 // Valid reports whether s is one of States.
 func (s State) Valid() bool { return slices.Contains(States[:], s) }
 

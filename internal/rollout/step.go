@@ -29,11 +29,7 @@ func (r *Rollout) step(ctx context.Context, rel *release.Release, p *config.Pipe
 	if dispatched.IsZero() {
 		// The replica that dispatched went away before stamping the time:
 		// count from the move to dispatching.
-		for _, h := range rel.History {
-			if h.To == release.Dispatching {
-				dispatched = h.At
-			}
-		}
+		dispatched, _ = rel.EnteredAt(release.Dispatching)
 	}
 	if timeout := p.Workflow.Timeout.Duration(); timeout > 0 && !dispatched.IsZero() && now.Sub(dispatched) > timeout {
 		if rel.Run != nil && rel.Run.ID != 0 {
