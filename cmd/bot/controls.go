@@ -22,7 +22,18 @@ type controlReader interface {
 // the start with what to run; Kosli not answering does not (readiness
 // reports it until it does).
 func checkControls(ctx context.Context, k controlReader, cfg *config.Config, org string) error {
+	missing, _ := missingControls(ctx, k, cfg)
 	var errs []error
+	for _, p := range missing {
+		errs = append(errs, missingControl(p, org))
+	}
+	return errors.Join(errs...)
+}
+
+// missingControls asks Kosli for each pipeline's evidence.control and
+// returns the pipelines whose control it does not have (404); err is the
+// first other failure, with the pipelines found missing before it.
+func missingControls(ctx context.Context, k controlReader, cfg *config.Config) (missing []*config.Pipeline, err error) {
 	for _, p := range cfg.Pipelines {
 		if p.Evidence.Control == "" {
 			continue
@@ -30,11 +41,14 @@ func checkControls(ctx context.Context, k controlReader, cfg *config.Config, org
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		_, err := k.Control(cctx, p.Evidence.Control)
 		cancel()
-		if errors.Is(err, kosli.ErrNotFound) {
-			errs = append(errs, missingControl(p, org))
+		switch {
+		case errors.Is(err, kosli.ErrNotFound):
+			missing = append(missing, p)
+		case err != nil:
+			return missing, err
 		}
 	}
-	return errors.Join(errs...)
+	return missing, nil
 }
 
 func missingControl(p *config.Pipeline, org string) error {
@@ -46,8 +60,8 @@ func missingControl(p *config.Pipeline, org string) error {
 
 // controlsCheck is the readiness check of the configured controls: not
 // ready while Kosli says one is missing (deleted after the start, say). It
-// asks Kosli at most once every (a minute), so that a probe every few seconds is not
-// as many Kosli requests; Kosli not answering keeps the last verdict, as the
+// asks Kosli at most once every `every` (a minute), so that a probe every few
+// seconds is not as many Kosli requests; Kosli not answering keeps the last verdict, as the
 // bot still works then (the evidence waits in its outbox).
 func controlsCheck(k controlReader, cfg *config.Config, every time.Duration) func(context.Context) error {
 	if every <= 0 {
@@ -64,18 +78,13 @@ func controlsCheck(k controlReader, cfg *config.Config, every time.Duration) fun
 		if !last.IsZero() && time.Since(last) < every {
 			return result
 		}
+		missing, err := missingControls(ctx, k, cfg)
+		if err != nil {
+			return result
+		}
 		var errs []error
-		for _, p := range cfg.Pipelines {
-			if p.Evidence.Control == "" {
-				continue
-			}
-			_, err := k.Control(ctx, p.Evidence.Control)
-			switch {
-			case errors.Is(err, kosli.ErrNotFound):
-				errs = append(errs, fmt.Errorf("pipeline %s: Kosli has no control %q", p.Name, p.Evidence.Control))
-			case err != nil:
-				return result
-			}
+		for _, p := range missing {
+			errs = append(errs, fmt.Errorf("pipeline %s: Kosli has no control %q", p.Name, p.Evidence.Control))
 		}
 		last, result = time.Now(), errors.Join(errs...)
 		return result

@@ -37,6 +37,7 @@ import (
 	"github.com/release-bot/release-bot/internal/kosli"
 	"github.com/release-bot/release-bot/internal/metrics"
 	"github.com/release-bot/release-bot/internal/release"
+	"github.com/release-bot/release-bot/internal/remote"
 	"github.com/release-bot/release-bot/internal/store"
 )
 
@@ -327,11 +328,7 @@ func Problem(err error) string {
 	var unreachable *kosli.UnreachableError
 	switch {
 	case errors.As(err, &api):
-		msg := api.Message
-		if len(msg) > 200 {
-			msg = msg[:200] + "…"
-		}
-		return fmt.Sprintf("Kosli answered HTTP %d: %s", api.Status, msg)
+		return fmt.Sprintf("Kosli answered HTTP %d: %s", api.Status, remote.ClipTo(api.Message, 200))
 	case errors.As(err, &unreachable):
 		return "Kosli could not be reached"
 	case errors.Is(err, context.DeadlineExceeded):

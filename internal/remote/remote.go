@@ -41,11 +41,14 @@ const MaxMessage = 300
 func OneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // Clip cuts s to MaxMessage bytes at a character boundary, marking the cut.
-func Clip(s string) string {
-	if len(s) <= MaxMessage {
+func Clip(s string) string { return ClipTo(s, MaxMessage) }
+
+// ClipTo cuts s to n bytes at a character boundary, marking the cut.
+func ClipTo(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
-	cut := MaxMessage
+	cut := n
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}

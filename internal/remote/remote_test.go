@@ -59,3 +59,13 @@ func TestOneLineAndClip(t *testing.T) {
 		t.Errorf("Clip cut in the wrong place: %q", got)
 	}
 }
+
+func TestClipToCutsAtACharacterBoundary(t *testing.T) {
+	s := strings.Repeat("a", 199) + "é" // é is two bytes: byte 200 is inside it
+	if got := ClipTo(s, 200); got != strings.Repeat("a", 199)+"…" {
+		t.Errorf("ClipTo = %q", got)
+	}
+	if got := ClipTo("short", 200); got != "short" {
+		t.Errorf("ClipTo of a short string = %q", got)
+	}
+}
