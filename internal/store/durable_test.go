@@ -12,12 +12,14 @@ import (
 )
 
 // newSentinel is a store on a master with one replica behind three
-// Sentinels, whose decisions wait for that replica.
+// Sentinels, whose decisions wait for that replica. The wait is 2s
+// (below go-redis's 3s read timeout): 300ms was too short for a replica's ack on a loaded CI
+// machine, where the first approval failed with "0 of 1".
 func newSentinel(t *testing.T) (*env, *redistest.Topology) {
 	tp := redistest.StartTopology(t, redistest.TopologyOptions{})
 	rdb := tp.Client(t)
 	c := &clock{t: t0}
-	opts := store.Options{Now: c.Now, Durable: store.Durability{Replicas: 1, Timeout: 300 * time.Millisecond}}
+	opts := store.Options{Now: c.Now, Durable: store.Durability{Replicas: 1, Timeout: 2 * time.Second}}
 	return &env{Store: store.New(rdb, opts), rdb: rdb, clock: c, prefix: store.DefaultPrefix, opts: opts}, tp
 }
 
