@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -21,76 +22,116 @@ type refusalError struct{ text string }
 func (e *refusalError) Error() string { return e.text }
 
 // propose freezes the pipeline's plan into a release, runs the gate, records
-// the evidence and posts the release with its buttons.
+// the evidence and posts the release with its buttons, in phases: plan →
+// manifest → gate → create (which takes the pipeline's lock) → post →
+// evidence.
 func (h *Handler) propose(ctx context.Context, inv *invocation, p *config.Pipeline, services []string) error {
-	if open, err := h.d.Releases.Active(ctx, p.Name); err != nil {
+	plan, err := h.proposablePlan(ctx, p, services)
+	if err != nil {
 		return err
+	}
+	now := h.d.Now().UTC()
+	id, err := h.d.Releases.NextID(ctx, p.Name, now)
+	if err != nil {
+		return err
+	}
+	d, err := h.draftManifest(ctx, inv, p, plan, id, now)
+	if err != nil {
+		return err
+	}
+	gate, err := h.runGate(ctx, p, d.m)
+	if err != nil {
+		return err
+	}
+	r, rule, err := h.createRelease(ctx, inv, p, plan, d, gate, now)
+	if err != nil {
+		return err
+	}
+	inv.log.Info().Str("release_id", r.ID).Str("digest", r.ManifestDigest).Int("artifacts", len(d.m.Artifacts)).Bool("gate_passed", gate.Passed).Msg("release proposed")
+	return h.postRelease(ctx, inv, ReleaseView{Release: r, Manifest: d.m, Rule: rule, SelfApproval: p.Approvals.AllowSelfApproval, Now: now})
+}
+
+// proposablePlan is the pipeline's plan for services, or a refusal: an open
+// release, a blocked plan, a service with nothing to promote, nothing at all.
+func (h *Handler) proposablePlan(ctx context.Context, p *config.Pipeline, services []string) (*release.Plan, error) {
+	if open, err := h.d.Releases.Active(ctx, p.Name); err != nil {
+		return nil, err
 	} else if open != nil {
-		return &refusalError{openReleaseText(open)}
+		return nil, &refusalError{openReleaseText(open)}
 	}
 	plan, err := h.plan(ctx, p, services)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if plan.Refused() {
 		var reasons []string
 		for _, r := range plan.Refusals() {
 			reasons = append(reasons, "• "+esc(r.String()))
 		}
-		return &refusalError{fmt.Sprintf(":no_entry: No release: %s\n%s\n`/release diff %s` shows the whole picture.", "the plan is blocked:", strings.Join(reasons, "\n"), p.Name)}
+		return nil, &refusalError{fmt.Sprintf(":no_entry: No release: %s\n%s\n`/release diff %s` shows the whole picture.", "the plan is blocked:", strings.Join(reasons, "\n"), p.Name)}
 	}
 	if missing := missingServices(plan, services); len(missing) > 0 {
-		return &refusalError{fmt.Sprintf("Nothing waits to be promoted for %s. `/release diff %s` shows what does.", esc(strings.Join(missing, ", ")), p.Name)}
+		return nil, &refusalError{fmt.Sprintf("Nothing waits to be promoted for %s. `/release diff %s` shows what does.", esc(strings.Join(missing, ", ")), p.Name)}
 	}
 	if len(plan.Promotions) == 0 {
-		return &refusalError{fmt.Sprintf("Nothing to release: %s runs what %s runs.", p.To, p.From)}
+		return nil, &refusalError{fmt.Sprintf("Nothing to release: %s runs what %s runs.", p.To, p.From)}
 	}
+	return plan, nil
+}
 
-	now := h.d.Now().UTC()
-	id, err := h.d.Releases.NextID(ctx, p.Name, now)
-	if err != nil {
-		return err
-	}
-	log := inv.log.With().Str("release_id", id).Logger()
+// draft is a release's manifest before the release is stored: sealed and
+// marshalled, with its evidence and the workflow's inputs.
+type draft struct {
+	m        *release.Manifest
+	manifest []byte
+	ev       release.Evidence
+	det      release.Details
+}
+
+// draftManifest seals the plan into release id's manifest and the
+// workflow's inputs; a plan that cannot become either is a refusal.
+func (h *Handler) draftManifest(ctx context.Context, inv *invocation, p *config.Pipeline, plan *release.Plan, id string, now time.Time) (*draft, error) {
 	proposerName := inv.cmd.UserName
 	if h.d.People != nil {
 		if u, err := h.d.People.User(ctx, inv.cmd.UserID); err == nil && u.RealName != "" {
 			proposerName = u.RealName
 		}
 	}
-	ev := release.Evidence{Flow: p.Evidence.Flow, Trail: id, URL: h.d.Links.Trail(p.Evidence.Flow, id), Control: p.Evidence.Control}
+	d := &draft{ev: release.Evidence{Flow: p.Evidence.Flow, Trail: id, URL: h.d.Links.Trail(p.Evidence.Flow, id), Control: p.Evidence.Control}}
 	m, err := release.NewManifest(plan, release.ManifestMeta{
-		ReleaseID: id, Pipeline: p.Name, CreatedAt: now, ProposerID: inv.cmd.UserID, ProposerName: proposerName, Evidence: ev,
+		ReleaseID: id, Pipeline: p.Name, CreatedAt: now, ProposerID: inv.cmd.UserID, ProposerName: proposerName, Evidence: d.ev,
 	})
 	if err != nil {
-		return &refusalError{fmt.Sprintf(":no_entry: This plan cannot become a release: %s", esc(err.Error()))}
+		return nil, &refusalError{fmt.Sprintf(":no_entry: This plan cannot become a release: %s", esc(err.Error()))}
 	}
-	var det release.Details
+	d.m = m
 	if p.Workflow != nil {
-		det.Inputs, err = release.WorkflowInputs(m, plan, release.MatrixStyle(p.Workflow.Matrix))
+		d.det.Inputs, err = release.WorkflowInputs(m, plan, release.MatrixStyle(p.Workflow.Matrix))
 		var tooLarge *release.TooLargeError
 		if errors.As(err, &tooLarge) {
-			return &refusalError{fmt.Sprintf(":no_entry: This release is too large to dispatch: %s", esc(tooLarge.Error()))}
+			return nil, &refusalError{fmt.Sprintf(":no_entry: This release is too large to dispatch: %s", esc(tooLarge.Error()))}
 		} else if err != nil {
-			return err
+			return nil, err
 		}
 	}
-	manifest, err := m.Marshal()
-	if err != nil {
-		return err
+	if d.manifest, err = m.Marshal(); err != nil {
+		return nil, err
 	}
-	gate, err := h.runGate(ctx, p, m)
-	if err != nil {
-		return err
-	}
+	return d, nil
+}
+
+// createRelease stores the release with its manifest and its evidence in
+// the outbox, which takes the pipeline's lock; it returns the approval rule
+// in words. Another release holding the lock is a refusal.
+func (h *Handler) createRelease(ctx context.Context, inv *invocation, p *config.Pipeline, plan *release.Plan, d *draft, gate *release.Gate, now time.Time) (*release.Release, string, error) {
 	policy, rule := h.policy(ctx, p)
 	r := &release.Release{
-		ID: id, Pipeline: p.Name, ManifestDigest: m.SealedDigest, Proposer: inv.cmd.UserID, CreatedAt: now,
+		ID: d.m.ReleaseID, Pipeline: p.Name, ManifestDigest: d.m.SealedDigest, Proposer: inv.cmd.UserID, CreatedAt: now,
 		ExpiresAt: policy.ExpiresAt(now), Required: policy.Required, Channel: inv.cmd.ChannelID,
-		Gate: gate, Evidence: &ev,
+		Gate: gate, Evidence: &d.ev,
 	}
-	if err := r.WriteDetails(det); err != nil {
-		return err
+	if err := r.WriteDetails(d.det); err != nil {
+		return nil, "", err
 	}
 	// The evidence goes in the outbox with the release itself: the trail,
 	// every artifact with its promotion, and the manifest.
@@ -99,38 +140,43 @@ func (h *Handler) propose(ctx context.Context, inv *invocation, p *config.Pipeli
 	for i := range plan.Promotions {
 		promotions[plan.Promotions[i].Service] = release.MatrixItem(&plan.Promotions[i])
 	}
-	if err := h.d.Releases.Create(ctx, r, manifest, promotions); err != nil {
+	if err := h.d.Releases.Create(ctx, r, d.manifest, promotions); err != nil {
 		var active *store.ActiveReleaseError
 		if errors.As(err, &active) {
 			open, gerr := h.d.Releases.Get(ctx, active.ID)
 			if gerr != nil {
-				return &refusalError{fmt.Sprintf("Pipeline `%s` already has an open release, `%s`.", p.Name, active.ID)}
+				return nil, "", &refusalError{fmt.Sprintf("Pipeline `%s` already has an open release, `%s`.", p.Name, active.ID)}
 			}
-			return &refusalError{openReleaseText(open)}
+			return nil, "", &refusalError{openReleaseText(open)}
 		}
-		return err
+		return nil, "", err
 	}
-	log.Info().Str("digest", r.ManifestDigest).Int("artifacts", len(m.Artifacts)).Bool("gate_passed", gate.Passed).Msg("release proposed")
+	return r, rule, nil
+}
 
-	// The message first, the evidence right after: its ~3 requests per
-	// artifact are most of propose's time, and the person need not wait for
-	// them. The message is refreshed once the report is recorded
-	// (EvidenceChanged), and a delivery that fails is said in the thread.
-	msg := ReleaseMessage(ReleaseView{Release: r, Manifest: m, Rule: rule, SelfApproval: p.Approvals.AllowSelfApproval, Now: now})
+// postRelease posts the stored release's message, then records its
+// evidence. The message comes first: the evidence's ~3 requests per
+// artifact are most of propose's time, and the person need not wait for
+// them. The message is refreshed once the report is recorded
+// (EvidenceChanged), and a delivery that fails is said in the thread.
+func (h *Handler) postRelease(ctx context.Context, inv *invocation, v ReleaseView) error {
+	r := v.Release
+	log := inv.log.With().Str("release_id", r.ID).Logger()
+	msg := ReleaseMessage(v)
 	ts, err := h.d.Slack.PostMessage(ctx, inv.cmd.ChannelID, "", msg.Text, msg.Blocks)
 	if err != nil {
 		// A release nobody can see must not hold the pipeline's lock.
-		if _, cerr := h.d.Releases.Transition(ctx, id, release.Cancelled, store.TransitionOpts{Note: "its Slack message could not be posted"}); cerr != nil {
+		if _, cerr := h.d.Releases.Transition(ctx, r.ID, release.Cancelled, store.TransitionOpts{Note: "its Slack message could not be posted"}); cerr != nil {
 			log.Error().Err(cerr).Msg("could not cancel the unposted release")
 		}
-		return fmt.Errorf("posting release %s: %w", id, err)
+		return fmt.Errorf("posting release %s: %w", r.ID, err)
 	}
-	if r, err = h.d.Releases.Amend(ctx, id, 0, func(x *release.Release) { x.Channel, x.MessageTS = inv.cmd.ChannelID, ts }); err != nil {
+	if r, err = h.d.Releases.Amend(ctx, r.ID, 0, func(x *release.Release) { x.Channel, x.MessageTS = inv.cmd.ChannelID, ts }); err != nil {
 		log.Error().Err(err).Msg("could not record the release's message")
 		return nil
 	}
 	inv.working.done(ctx)
-	h.reply(ctx, r, fmt.Sprintf("Proposed by <@%s>. Manifest `%s` (%d artifact(s)). `/release status %s` shows where it is.", r.Proposer, r.ManifestDigest, len(m.Artifacts), r.ID))
+	h.reply(ctx, r, fmt.Sprintf("Proposed by <@%s>. Manifest `%s` (%d artifact(s)). `/release status %s` shows where it is.", r.Proposer, r.ManifestDigest, len(v.Manifest.Artifacts), r.ID))
 	h.deliverNow(ctx, r)
 	return nil
 }
