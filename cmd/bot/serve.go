@@ -137,65 +137,114 @@ func runServe(ctx context.Context, args []string, io stdio, getenv func(string) 
 }
 
 // serve runs the bot until ctx ends: the Socket Mode loop and the ops server
-// under one errgroup, state in Redis.
+// under one errgroup, state in Redis. Its phases: store → remotes (checked
+// before anything listens) → workers → socket and ops server → run.
 func serve(ctx context.Context, o serveOptions) error {
-	log := o.Logger
 	m := metrics.New()
 	if o.ReplicaID == "" {
 		o.ReplicaID = replicaID()
 	}
+	st, closeStore, err := openStore(ctx, o, m)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	kc, api, err := connectRemotes(ctx, o, m)
+	if err != nil {
+		return err
+	}
+	handler, background, err := startWorkers(o, m, st, kc, api)
+	if err != nil {
+		return err
+	}
+	loop, srv, err := listen(o, m, st, kc, api, handler)
+	if err != nil {
+		return err
+	}
+	o.Logger.Info().Str("ops", srv.Addr()).Int("pipelines", len(o.Config.Pipelines)).Str("version", version).Msg("release-bot starting")
+	if o.Started != nil {
+		o.Started(srv.Addr())
+	}
+	if drift.Scheduled(o.Config.Pipelines) {
+		sched := drift.New(drift.Options{Pipelines: o.Config.Pipelines, Reporter: handler, Leaser: st,
+			Owner: o.ReplicaID, Clock: o.DriftClock, Logger: o.Logger})
+		background = append(background, sched.Run)
+	}
+	return runAll(ctx, loop, srv, background)
+}
 
+// openStore connects to Redis (an embedded one when REDIS_URL is unset) and
+// checks it; closeStore closes the client, then the embedded Redis.
+func openStore(ctx context.Context, o serveOptions, m *metrics.Metrics) (st *store.Store, closeStore func(), err error) {
+	log := o.Logger
+	stopEmbedded := func() {}
 	redisURL := o.Env.RedisURL.Reveal()
 	if redisURL == "" {
 		url, stop, err := store.Embedded()
 		if err != nil {
-			return fmt.Errorf("starting the embedded Redis: %w", err)
+			return nil, nil, fmt.Errorf("starting the embedded Redis: %w", err)
 		}
-		defer stop()
+		stopEmbedded = stop
 		redisURL = url
 		log.Warn().Msg("REDIS_URL is not set: running on an embedded in-memory Redis. " +
 			"Releases and approvals are LOST when this process stops, and replicas cannot share them. Set REDIS_URL in production.")
 	}
 	rdb, err := redisClient(redisURL, o.Env.RedisPassword.Reveal())
 	if err != nil {
-		return err
+		stopEmbedded()
+		return nil, nil, err
 	}
-	defer func() {
+	closeStore = func() {
 		if err := rdb.Close(); err != nil {
 			log.Warn().Err(err).Msg("closing the Redis client")
 		}
-	}()
-	if err := checkRedis(ctx, rdb, redisURL, log); err != nil {
-		return err
+		stopEmbedded()
 	}
-	st := store.New(rdb, store.Options{Now: o.Now, Retention: time.Duration(o.Config.Settings.Retention),
+	if err := checkRedis(ctx, rdb, redisURL, log); err != nil {
+		closeStore()
+		return nil, nil, err
+	}
+	st = store.New(rdb, store.Options{Now: o.Now, Retention: time.Duration(o.Config.Settings.Retention),
 		Durable: durability(ctx, rdb, o.Config.Settings.Redis, log), OnTransition: m.Transition})
+	return st, closeStore, nil
+}
 
+// connectRemotes makes the Kosli and Slack clients and checks the bot token
+// and the pipelines' Kosli controls, so that a wrong one stops the start.
+func connectRemotes(ctx context.Context, o serveOptions, m *metrics.Metrics) (*kosli.Client, *slackbot.API, error) {
 	kc, err := kosli.New(kosli.Options{
 		Host: o.Env.KosliHost, Org: o.Env.KosliOrg, Token: o.Env.KosliAPIToken,
-		UserAgent: "release-bot/" + version, Logger: log, Observe: m.ObserveKosli,
+		UserAgent: "release-bot/" + version, Logger: o.Logger, Observe: m.ObserveKosli,
 	})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	m.Endpoints(metrics.Slack, slackbot.Methods()...)
 	api := slackbot.NewAPI(slackbot.APIOptions{
-		BotToken: o.Env.SlackBotToken, AppToken: o.Env.SlackAppToken, APIURL: o.Env.SlackAPIURL, Logger: log,
+		BotToken: o.Env.SlackBotToken, AppToken: o.Env.SlackAppToken, APIURL: o.Env.SlackAPIURL, Logger: o.Logger,
 		Observe: m.Observer(metrics.Slack),
 	})
 	// A wrong bot token would otherwise show only when the first command
 	// is answered: /readyz would say ready on the app token alone.
 	// https://api.slack.com/methods/auth.test
 	if _, err := api.Client().AuthTestContext(ctx); err != nil {
-		return slackTokenError("SLACK_BOT_TOKEN", "auth.test", err)
+		return nil, nil, slackTokenError("SLACK_BOT_TOKEN", "auth.test", err)
 	}
+	if err := checkControls(ctx, kc, o.Config, o.Env.KosliOrg); err != nil {
+		return nil, nil, err
+	}
+	return kc, api, nil
+}
+
+// startWorkers makes the command handler and the loops that work beside
+// it: the evidence outbox, the rollout (when a pipeline has a workflow) and
+// the sweep of expired releases.
+func startWorkers(o serveOptions, m *metrics.Metrics, st *store.Store, kc *kosli.Client, api *slackbot.API) (*commands.Handler, []func(context.Context) error, error) {
+	log := o.Logger
 	var background []func(context.Context) error
 	sweep := o.SweepEvery
 	if sweep <= 0 {
 		sweep = time.Minute
-	}
-	if err := checkControls(ctx, kc, o.Config, o.Env.KosliOrg); err != nil {
-		return err
 	}
 	handler := commands.New(commands.Deps{
 		Config: o.Config, Slack: api, Kosli: kc,
@@ -210,7 +259,7 @@ func serve(ctx context.Context, o serveOptions) error {
 		UserAgent: "release-bot/" + version, Logger: log, Observe: m.ObserveKosli, Retry: retry.Policy{Attempts: 1},
 	})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	outbox := evidence.New(evidence.Options{
 		Store: st, Kosli: ekc, People: api, Config: o.Config, PromotionSchema: schema.PromotionMatrixJSON(),
@@ -220,35 +269,50 @@ func serve(ctx context.Context, o serveOptions) error {
 	handler.SetEvidence(outbox)
 	background = append(background, outbox.Run)
 	if o.Config.HasWorkflows() {
-		m.Endpoints(metrics.GitHub, github.Endpoints()...)
-		gopts := github.Options{BaseURL: o.Env.GitHubAPIURL, Token: o.Env.GitHubToken, Logger: log, UserAgent: "release-bot/" + version, Clock: o.Now,
-			Observe: m.Observer(metrics.GitHub)}
-		if o.Env.UsesGitHubApp() {
-			gopts.Token = secret.Secret{}
-			gopts.App = &github.App{AppID: o.Env.GitHubAppID, InstallationID: o.Env.GitHubAppInstallationID, PrivateKeyFile: o.Env.GitHubAppPrivateKeyFile}
-		}
-		gh, err := github.New(gopts)
+		ro, err := newRollout(o, m, st, kc, api, handler)
 		if err != nil {
-			return fmt.Errorf("GitHub: %w", err)
+			return nil, nil, err
 		}
-		ro := rollout.New(rollout.Options{
-			Config: o.Config, Runs: gh, Releases: st, Thread: handler, Replies: api, Kosli: kc,
-			Owner: o.ReplicaID, Now: o.Now, Logger: log,
-			Poll: o.FollowPoll, Scan: o.FollowPoll, VerifyPoll: o.FollowPoll, LeaseTTL: o.LeaseTTL, FindWithin: o.FindWithin,
-		})
 		handler.SetDispatcher(ro)
 		background = append(background, ro.Run)
 	}
 	background = append(background, func(ctx context.Context) error { return handler.SweepEvery(ctx, sweep) })
+	return handler, background, nil
+}
+
+// newRollout makes the GitHub client, with a token or as a GitHub App, and
+// the rollout that dispatches and follows its workflow runs.
+func newRollout(o serveOptions, m *metrics.Metrics, st *store.Store, kc *kosli.Client, api *slackbot.API, handler *commands.Handler) (*rollout.Rollout, error) {
+	m.Endpoints(metrics.GitHub, github.Endpoints()...)
+	gopts := github.Options{BaseURL: o.Env.GitHubAPIURL, Token: o.Env.GitHubToken, Logger: o.Logger, UserAgent: "release-bot/" + version, Clock: o.Now,
+		Observe: m.Observer(metrics.GitHub)}
+	if o.Env.UsesGitHubApp() {
+		gopts.Token = secret.Secret{}
+		gopts.App = &github.App{AppID: o.Env.GitHubAppID, InstallationID: o.Env.GitHubAppInstallationID, PrivateKeyFile: o.Env.GitHubAppPrivateKeyFile}
+	}
+	gh, err := github.New(gopts)
+	if err != nil {
+		return nil, fmt.Errorf("GitHub: %w", err)
+	}
+	return rollout.New(rollout.Options{
+		Config: o.Config, Runs: gh, Releases: st, Thread: handler, Replies: api, Kosli: kc,
+		Owner: o.ReplicaID, Now: o.Now, Logger: o.Logger,
+		Poll: o.FollowPoll, Scan: o.FollowPoll, VerifyPoll: o.FollowPoll, LeaseTTL: o.LeaseTTL, FindWithin: o.FindWithin,
+	}), nil
+}
+
+// listen makes the Socket Mode loop and opens the ops address, whose
+// /readyz checks the socket, Redis and the pipelines' Kosli controls.
+func listen(o serveOptions, m *metrics.Metrics, st *store.Store, kc *kosli.Client, api *slackbot.API, handler *commands.Handler) (*slackbot.Loop, *ops.Server, error) {
 	loop, err := slackbot.New(slackbot.Options{
 		Socket: socketmode.New(api.Client()), Handler: handler, Dedup: st, Busy: api,
-		Workers: o.Workers, Queue: o.Queue, Drain: o.Drain, Logger: log, Metrics: m,
+		Workers: o.Workers, Queue: o.Queue, Drain: o.Drain, Logger: o.Logger, Metrics: m,
 	})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	srv, err := ops.New(ops.Options{
-		Listen: o.Listen, Registry: m.Registry, Logger: log, Mux: o.Mux,
+		Listen: o.Listen, Registry: m.Registry, Logger: o.Logger, Mux: o.Mux,
 		Ready: map[string]ops.Check{
 			"socket": func(context.Context) error {
 				if !loop.Connected() {
@@ -261,13 +325,14 @@ func serve(ctx context.Context, o serveOptions) error {
 		},
 	})
 	if err != nil {
-		return fmt.Errorf("listening on %s: %w", o.Listen, err)
+		return nil, nil, fmt.Errorf("listening on %s: %w", o.Listen, err)
 	}
-	log.Info().Str("ops", srv.Addr()).Int("pipelines", len(o.Config.Pipelines)).Str("version", version).Msg("release-bot starting")
-	if o.Started != nil {
-		o.Started(srv.Addr())
-	}
+	return loop, srv, nil
+}
 
+// runAll runs the loop, the ops server and the background loops under one
+// errgroup until ctx ends or one of them fails.
+func runAll(ctx context.Context, loop *slackbot.Loop, srv *ops.Server, background []func(context.Context) error) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		// The loop ending (SIGTERM or a fatal Slack error) ends the ops server too.
@@ -284,12 +349,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	for _, run := range background {
 		g.Go(func() error { return run(gctx) })
 	}
-	if drift.Scheduled(o.Config.Pipelines) {
-		sched := drift.New(drift.Options{Pipelines: o.Config.Pipelines, Reporter: handler, Leaser: st,
-			Owner: o.ReplicaID, Clock: o.DriftClock, Logger: log})
-		g.Go(func() error { return sched.Run(gctx) })
-	}
-	err = g.Wait()
+	err := g.Wait()
 	if ctx.Err() != nil && err == nil {
 		return nil
 	}
