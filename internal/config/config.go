@@ -15,6 +15,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"slices"
 	"time"
 )
 
@@ -41,6 +42,14 @@ const (
 	MaxWaitTimeout = Duration(2 * time.Second)
 	// MaxReplicasAcked bounds redis.min_replicas_acked: more is a typo.
 	MaxReplicasAcked = 16
+	// DefaultBreakGlassRequired is how many approvals a break-glass release needs.
+	DefaultBreakGlassRequired = 1
+	// DefaultReviewWithin is how long a break-glass release may wait for its review.
+	DefaultReviewWithin = Duration(24 * time.Hour)
+	// MaxFreezeName bounds a freeze's name, in runes: it is shown in every message about the freeze.
+	MaxFreezeName = 80
+	// MaxFreezeReason bounds a freeze's reason, in runes.
+	MaxFreezeReason = 500
 )
 
 // Config is a whole, valid configuration file.
@@ -61,6 +70,8 @@ type Settings struct {
 	// WorkingAfter is how long a command may take before "Working on it…" is shown.
 	WorkingAfter Duration
 	Redis        Redis
+	// Freezes apply to every pipeline, besides each pipeline's own.
+	Freezes []Freeze
 }
 
 // Redis is how decisions are made durable in Redis.
@@ -93,6 +104,41 @@ type Pipeline struct {
 	Gate     Gate
 	// DriftReport is nil when no drift report is scheduled.
 	DriftReport *DriftReport
+	// Freezes are the pipeline's own freeze windows (see Config.Freezes
+	// for all that apply to it).
+	Freezes []Freeze
+	// BreakGlass is nil when the pipeline allows no break-glass release.
+	BreakGlass *BreakGlass
+}
+
+// Freeze is a configured window in which a pipeline's releases are not
+// proposed or dispatched: recurring (Start and Duration) or one-off (From
+// and Until). Windows may overlap.
+type Freeze struct {
+	// Name is what people see: "Christmas", "quarter end".
+	Name string
+	// Reason is why, shown with the name.
+	Reason string
+	// Start is when a recurring window opens (IsZero for a one-off), and
+	// Duration how long it lasts from each opening.
+	Start    Schedule
+	Duration Duration
+	// From and Until bound a one-off window: From <= t < Until.
+	From, Until time.Time
+}
+
+// Recurring reports whether f opens on a schedule rather than once.
+func (f Freeze) Recurring() bool { return !f.Start.IsZero() }
+
+// BreakGlass is who may propose an emergency release that ignores freezes,
+// how many approvals it needs and how soon it must be reviewed.
+type BreakGlass struct {
+	// Allowed are the users and user groups who may propose one; never empty.
+	Allowed []Approver
+	// Required is how many approvals it needs, 0 (ship at once) to MaxRequired.
+	Required int
+	// ReviewWithin is how long after it is proposed its review is due.
+	ReviewWithin Duration
 }
 
 // Approvals is who must approve a release, and how many of them.
@@ -185,6 +231,11 @@ func (c *Config) Pipeline(name string) (*Pipeline, bool) {
 		}
 	}
 	return nil, false
+}
+
+// Freezes are the windows that apply to p: the settings' first, then its own.
+func (c *Config) Freezes(p *Pipeline) []Freeze {
+	return append(slices.Clip(c.Settings.Freezes), p.Freezes...)
 }
 
 // PipelinesInChannel returns the pipelines driven from a channel, in file

@@ -22,11 +22,25 @@ type (
 		Pipelines []*rawPipeline `yaml:"pipelines"`
 	}
 	rawSettings struct {
-		TeamID       yaml.Node `yaml:"team_id"`
-		AppID        yaml.Node `yaml:"app_id"`
-		Retention    yaml.Node `yaml:"retention"`
-		WorkingAfter yaml.Node `yaml:"working_after"`
-		Redis        *rawRedis `yaml:"redis"`
+		TeamID       yaml.Node    `yaml:"team_id"`
+		AppID        yaml.Node    `yaml:"app_id"`
+		Retention    yaml.Node    `yaml:"retention"`
+		WorkingAfter yaml.Node    `yaml:"working_after"`
+		Redis        *rawRedis    `yaml:"redis"`
+		Freezes      []*rawFreeze `yaml:"freezes"`
+	}
+	rawFreeze struct {
+		Name     yaml.Node `yaml:"name"`
+		Reason   yaml.Node `yaml:"reason"`
+		Start    yaml.Node `yaml:"start"`
+		Duration yaml.Node `yaml:"duration"`
+		From     yaml.Node `yaml:"from"`
+		Until    yaml.Node `yaml:"until"`
+	}
+	rawBreakGlass struct {
+		Allowed      []yaml.Node `yaml:"allowed"`
+		Required     yaml.Node   `yaml:"required"`
+		ReviewWithin yaml.Node   `yaml:"review_within"`
 	}
 	rawRedis struct {
 		MinReplicasAcked yaml.Node `yaml:"min_replicas_acked"`
@@ -43,6 +57,8 @@ type (
 		Verify      *rawVerify      `yaml:"verify"`
 		Gate        yaml.Node       `yaml:"gate"`
 		DriftReport *rawDriftReport `yaml:"drift_report"`
+		Freezes     []*rawFreeze    `yaml:"freezes"`
+		BreakGlass  *rawBreakGlass  `yaml:"break_glass"`
 	}
 	rawApprovals struct {
 		Required          yaml.Node   `yaml:"required"`

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"regexp"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -140,3 +141,14 @@ func ParseRepo(s string) (Repo, error) {
 
 // String writes owner/name.
 func (r Repo) String() string { return r.Owner + "/" + r.Name }
+
+// ParseTime reads an RFC 3339 time such as 2026-12-24T18:00:00Z or
+// 2026-12-24T18:00:00+01:00: the offset is required, so that a time means
+// the same instant on every replica whatever its zone.
+func ParseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, errors.New("must be an RFC 3339 time with its offset such as 2026-12-24T18:00:00Z, not " + quote(s))
+	}
+	return t, nil
+}

@@ -28,6 +28,10 @@ func equal(t *testing.T, got, want *config.Config) {
 				specs = append(specs, p.DriftReport.Schedule.String())
 				p.DriftReport.Schedule = config.Schedule{}
 			}
+			for i := range p.Freezes {
+				specs = append(specs, p.Freezes[i].Start.String())
+				p.Freezes[i].Start = config.Schedule{}
+			}
 		}
 		return specs
 	}
@@ -83,6 +87,8 @@ func TestValidFullSetsEveryField(t *testing.T) {
 			TeamID: "T0123ABCD", AppID: "A0123ABCD",
 			Retention: config.Duration(30 * 24 * time.Hour), WorkingAfter: config.Duration(1500 * time.Millisecond),
 			Redis: config.Redis{MinReplicasAcked: 2, WaitTimeout: config.Duration(500 * time.Millisecond)},
+			Freezes: []config.Freeze{{Name: "year end", Reason: "books close",
+				From: time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC), Until: time.Date(2027, 1, 2, 0, 0, 0, 0, time.FixedZone("", 3600))}},
 		},
 		Pipelines: []*config.Pipeline{{
 			Name: "prod", From: "aws-beta", To: "aws-prod", Channel: "C0123456789",
@@ -104,6 +110,10 @@ func TestValidFullSetsEveryField(t *testing.T) {
 				QuietWhenEmpty: true,
 				StaleAfter:     config.Duration(48 * time.Hour),
 			},
+			Freezes: []config.Freeze{{Name: "weekend", Reason: "nobody on call",
+				Start: schedule(t, "CRON_TZ=Europe/London 0 18 * * 5"), Duration: config.Duration(60 * time.Hour)}},
+			BreakGlass: &config.BreakGlass{Allowed: []config.Approver{{Handle: "sre"}, {UserID: "U0123ABCD"}},
+				Required: 0, ReviewWithin: config.Duration(12 * time.Hour)},
 		}, {
 			Name: "staging", From: "aws-dev", To: "aws-beta", Channel: "G0123456789",
 			Approvals: config.Approvals{

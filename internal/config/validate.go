@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -62,6 +64,7 @@ func (v *validator) settings(r *rawSettings) Settings {
 	if r.Redis != nil {
 		s.Redis = v.redis(r.Redis, "settings.redis", s.Redis)
 	}
+	s.Freezes = v.freezes(r.Freezes, "settings.freezes")
 	return s
 }
 
@@ -125,6 +128,10 @@ func (v *validator) pipeline(r *rawPipeline, path string) *Pipeline {
 	if r.DriftReport != nil {
 		p.DriftReport = v.driftReport(r.DriftReport, path+".drift_report")
 	}
+	p.Freezes = v.freezes(r.Freezes, path+".freezes")
+	if r.BreakGlass != nil {
+		p.BreakGlass = v.breakGlass(r.BreakGlass, path+".break_glass")
+	}
 	return p
 }
 
@@ -146,10 +153,24 @@ func (v *validator) approvals(r *rawApprovals, path string) Approvals {
 			a.Required = n
 		}
 	}
+	a.Approvers = v.approvers(r.Approvers, path, "approvers")
+	if users := len(a.Approvers); users > 0 && users < a.Required && !hasHandle(a.Approvers) {
+		v.p.add(v.line(path+".required"), path+".required",
+			fmt.Sprintf("must be at most %d, the number of users in approvers (it lists no user group)", users))
+	}
+	a.AllowSelfApproval = v.boolean(&r.AllowSelfApproval, path+".allow_self_approval")
+	a.ExpireAfter = v.duration(&r.ExpireAfter, path+".expire_after", a.ExpireAfter)
+	return a
+}
+
+// approvers reads a list of user ids and @group handles, which must not be
+// empty, named key under path.
+func (v *validator) approvers(nodes []yaml.Node, path, key string) []Approver {
+	var list []Approver
 	seen := map[Approver]int{}
-	for i := range r.Approvers {
-		field := path + ".approvers[" + strconv.Itoa(i) + "]"
-		s, line, ok := v.text(&r.Approvers[i], field, false)
+	for i := range nodes {
+		field := path + "." + key + "[" + strconv.Itoa(i) + "]"
+		s, line, ok := v.text(&nodes[i], field, false)
 		if !ok {
 			continue
 		}
@@ -159,22 +180,101 @@ func (v *validator) approvals(r *rawApprovals, path string) Approvals {
 			continue
 		}
 		if first, dup := seen[ap]; dup {
-			v.p.add(line, field, fmt.Sprintf("%s is already listed at approvers[%d]", quote(s), first))
+			v.p.add(line, field, fmt.Sprintf("%s is already listed at %s[%d]", quote(s), key, first))
 			continue
 		}
 		seen[ap] = i
-		a.Approvers = append(a.Approvers, ap)
+		list = append(list, ap)
 	}
-	if v.emptyList(path + ".approvers") {
-		v.p.add(v.line(path+".approvers"), path+".approvers", "must list at least one Slack user id or @user-group handle")
+	if v.emptyList(path + "." + key) {
+		v.p.add(v.line(path+"."+key), path+"."+key, "must list at least one Slack user id or @user-group handle")
 	}
-	if users := len(a.Approvers); users > 0 && users < a.Required && !hasHandle(a.Approvers) {
-		v.p.add(v.line(path+".required"), path+".required",
-			fmt.Sprintf("must be at most %d, the number of users in approvers (it lists no user group)", users))
+	return list
+}
+
+func (v *validator) breakGlass(r *rawBreakGlass, path string) *BreakGlass {
+	b := &BreakGlass{Required: DefaultBreakGlassRequired, ReviewWithin: DefaultReviewWithin}
+	b.Allowed = v.approvers(r.Allowed, path, "allowed")
+	if n, line, ok := v.integer(&r.Required, path+".required"); ok {
+		switch {
+		case n < 0:
+			v.p.add(line, path+".required", "must be 0 (ship at once) or more")
+		case n > MaxRequired:
+			v.p.add(line, path+".required", "must be at most "+strconv.Itoa(MaxRequired))
+		default:
+			b.Required = n
+		}
 	}
-	a.AllowSelfApproval = v.boolean(&r.AllowSelfApproval, path+".allow_self_approval")
-	a.ExpireAfter = v.duration(&r.ExpireAfter, path+".expire_after", a.ExpireAfter)
-	return a
+	b.ReviewWithin = v.duration(&r.ReviewWithin, path+".review_within", b.ReviewWithin)
+	return b
+}
+
+// freezes reads a list of freeze windows; names are unique within it.
+func (v *validator) freezes(raw []*rawFreeze, path string) []Freeze {
+	var list []Freeze
+	names := map[string]int{}
+	for i, r := range raw {
+		if r == nil {
+			continue // an empty list item, already reported
+		}
+		field := path + "[" + strconv.Itoa(i) + "]"
+		f, ok := v.freeze(r, field)
+		if f.Name != "" {
+			if first, dup := names[f.Name]; dup {
+				v.p.add(v.line(field+".name"), field+".name", fmt.Sprintf("%s is already the name of %s[%d]", quote(f.Name), path[strings.LastIndex(path, ".")+1:], first))
+				continue
+			}
+			names[f.Name] = i
+		}
+		if ok {
+			list = append(list, f)
+		}
+	}
+	return list
+}
+
+// freeze reads one window: start and duration, or from and until.
+func (v *validator) freeze(r *rawFreeze, path string) (Freeze, bool) {
+	var f Freeze
+	before := len(v.p.list)
+	f.Name = v.shortText(&r.Name, path+".name", MaxFreezeName)
+	f.Reason = v.shortText(&r.Reason, path+".reason", MaxFreezeReason)
+	recurring := v.present(path+".start") || v.present(path+".duration")
+	oneOff := v.present(path+".from") || v.present(path+".until")
+	switch {
+	case recurring && oneOff:
+		v.p.add(v.line(path), path, "has start and duration (a recurring window) or from and until (a one-off window), not both")
+	case recurring:
+		f.Start, _ = parse(v, &r.Start, path+".start", true, ParseSchedule)
+		f.Duration, _ = parse(v, &r.Duration, path+".duration", true, ParseDuration)
+	case oneOff:
+		f.From, _ = parse(v, &r.From, path+".from", true, ParseTime)
+		f.Until, _ = parse(v, &r.Until, path+".until", true, ParseTime)
+		if !f.From.IsZero() && !f.Until.IsZero() && !f.Until.After(f.From) {
+			v.p.add(v.line(path+".until"), path+".until", "must be after from ("+f.From.Format(time.RFC3339)+")")
+		}
+	default:
+		v.p.add(v.line(path), path, "needs start and duration (a recurring window) or from and until (a one-off window)")
+	}
+	return f, len(v.p.list) == before
+}
+
+// shortText is a required single line of at most limit runes.
+func (v *validator) shortText(n *yaml.Node, path string, limit int) string {
+	s, line, ok := v.text(n, path, true)
+	if !ok {
+		return ""
+	}
+	s = strings.TrimSpace(s)
+	switch {
+	case strings.ContainsAny(s, "\r\n"):
+		v.p.add(line, path, "must be one line")
+		return ""
+	case utf8.RuneCountInString(s) > limit:
+		v.p.add(line, path, fmt.Sprintf("must be at most %d characters", limit))
+		return ""
+	}
+	return s
 }
 
 func hasHandle(as []Approver) bool {
