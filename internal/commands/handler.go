@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -82,7 +83,7 @@ func New(d Deps) *Handler {
 // zeroCommands creates every command and click label at zero for rate()
 // (see metrics.New): the verbs and actions are this package's to list.
 func zeroCommands(m *metrics.Metrics) {
-	for _, v := range []Verb{VerbHelp, VerbDiff, VerbPropose, VerbStatus, VerbList, VerbCancel, VerbDrift, "invalid"} {
+	for _, v := range append(slices.Clone(Verbs), "invalid") {
 		for _, outcome := range []string{"ok", "usage", "refused", "error"} {
 			m.Commands.WithLabelValues(string(v), outcome)
 		}

@@ -3,7 +3,12 @@ package commands
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/release-bot/release-bot/internal/config"
 )
 
 // Verb is a /release subcommand.
@@ -18,7 +23,13 @@ const (
 	VerbList    Verb = "list"
 	VerbCancel  Verb = "cancel"
 	VerbDrift   Verb = "drift"
+	VerbFreeze  Verb = "freeze"
+	// VerbUnfreeze lifts a pipeline's ad hoc freeze.
+	VerbUnfreeze Verb = "unfreeze"
 )
+
+// Verbs lists every subcommand, for metrics labels.
+var Verbs = []Verb{VerbHelp, VerbDiff, VerbPropose, VerbStatus, VerbList, VerbCancel, VerbDrift, VerbFreeze, VerbUnfreeze}
 
 // Request is a parsed /release command.
 type Request struct {
@@ -29,7 +40,19 @@ type Request struct {
 	Services []string
 	// ReleaseID is the release named (status, cancel).
 	ReleaseID string
+	// FreezeFor (a duration) or FreezeUntil (a time) is how long a freeze
+	// lasts; exactly one is set for VerbFreeze. Whether FreezeUntil is in the
+	// future is the handler's to check: it has the clock.
+	FreezeFor   time.Duration
+	FreezeUntil time.Time
+	// Reason is why (freeze; propose --break-glass).
+	Reason string
+	// BreakGlass is a propose with --break-glass: an emergency release.
+	BreakGlass bool
 }
+
+// MaxReason is the longest freeze or break-glass reason, in runes.
+const MaxReason = 500
 
 // UsageError is a command a person mistyped; Text is the reply they see.
 type UsageError struct{ Text string }
@@ -40,6 +63,8 @@ var (
 	namePattern    = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,30}$`)
 	servicePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
 	releasePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,30}-\d{4}-\d{2}-\d{2}-\d+$`)
+	// durationShape is what a duration, even a wrong one (0h, 2x), looks like.
+	durationShape = regexp.MustCompile(`^[0-9][0-9.]*[a-zµ]*([0-9.]+[a-zµ]*)*$`)
 )
 
 // Usage is the help text, in mrkdwn.
@@ -50,6 +75,9 @@ const Usage = "*release-bot* promotes what runs in one environment to another.\n
 	"• `/release list [pipeline]`: recent releases\n" +
 	"• `/release cancel [release-id]`: cancel a release (its proposer or an approver)\n" +
 	"• `/release drift [pipeline]`: the drift report: what waits to go out\n" +
+	"• `/release freeze [pipeline] <duration | until time> <reason>`: stop releases for a while (an approver), e.g. `/release freeze 2h incident 42`, `/release freeze until 2026-12-27T09:00:00Z holidays`\n" +
+	"• `/release unfreeze [pipeline]`: lift that freeze\n" +
+	"• `/release propose [pipeline] [service…] --break-glass <reason>`: an emergency release that ignores freezes (if the pipeline allows you)\n" +
 	"• `/release help`: this text\n" +
 	"The pipeline can be left out in a channel that has only one."
 
@@ -77,8 +105,30 @@ func Parse(text string) (Request, error) {
 			r.Pipeline = args[0]
 		}
 		return r, nil
+	case VerbFreeze:
+		return parseFreeze(args)
+	case VerbUnfreeze:
+		if len(args) > 1 {
+			return Request{}, usage("`/release unfreeze` takes at most a pipeline name, not %s.", echo(strings.Join(args[1:], " ")))
+		}
+		r := Request{Verb: verb}
+		if len(args) == 1 {
+			if !namePattern.MatchString(args[0]) {
+				return Request{}, usage("%s is not a pipeline name.", echo(args[0]))
+			}
+			r.Pipeline = args[0]
+		}
+		return r, nil
 	case VerbPropose:
 		r := Request{Verb: verb}
+		if i := slices.IndexFunc(args, isBreakGlass); i >= 0 {
+			r.BreakGlass = true
+			reason, err := reasonOf(args[i+1:], "`--break-glass` needs a reason, e.g. `/release propose --break-glass login is down for everyone`.")
+			if err != nil {
+				return Request{}, err
+			}
+			r.Reason, args = reason, args[:i]
+		}
 		if len(args) > 0 {
 			if !namePattern.MatchString(args[0]) {
 				return Request{}, usage("%s is not a pipeline name.", echo(args[0]))
@@ -115,6 +165,75 @@ func Parse(text string) (Request, error) {
 		return r, nil
 	}
 	return Request{}, usage("I don't know %s.", echo(words[0]))
+}
+
+// isBreakGlass reports whether a word is the --break-glass flag. Slack's
+// clients may turn a typed "--" into an em or en dash (smart punctuation),
+// so those are read as the flag too.
+func isBreakGlass(word string) bool {
+	for _, dashes := range []string{"--", "\u2014", "\u2013"} {
+		if word == dashes+"break-glass" {
+			return true
+		}
+	}
+	return false
+}
+
+// parseFreeze reads `freeze [pipeline] <duration | until RFC3339> <reason>`.
+// A first word that is a duration or "until" is the length, not a pipeline.
+func parseFreeze(args []string) (Request, error) {
+	const how = "Say for how long and why: `/release freeze [pipeline] <duration | until 2026-12-27T09:00:00Z> <reason>`."
+	r := Request{Verb: VerbFreeze}
+	if len(args) > 0 && !isFreezeLength(args[0]) {
+		if !namePattern.MatchString(args[0]) {
+			return Request{}, usage("%s is not a pipeline name or a duration. %s", echo(args[0]), how)
+		}
+		r.Pipeline, args = args[0], args[1:]
+	}
+	switch {
+	case len(args) == 0:
+		return Request{}, usage("%s", how)
+	case strings.EqualFold(args[0], "until"):
+		if len(args) < 2 {
+			return Request{}, usage("`until` needs a time, e.g. `until 2026-12-27T09:00:00Z`. %s", how)
+		}
+		t, err := config.ParseTime(args[1])
+		if err != nil {
+			return Request{}, usage("%s is not a time: it %s.", echo(args[1]), err.Error())
+		}
+		r.FreezeUntil, args = t, args[2:]
+	default:
+		d, err := config.ParseDuration(args[0])
+		if err != nil {
+			return Request{}, usage("%s is not a duration: it %s. %s", echo(args[0]), err.Error(), how)
+		}
+		r.FreezeFor, args = d.Duration(), args[1:]
+	}
+	reason, err := reasonOf(args, "A freeze needs a reason: it is shown to everyone whose release waits. "+how)
+	if err != nil {
+		return Request{}, err
+	}
+	r.Reason = reason
+	return r, nil
+}
+
+// isFreezeLength reports whether a word starts a freeze's length: "until",
+// or something shaped like a duration (a digit first), which no pipeline
+// name is taken for.
+func isFreezeLength(word string) bool {
+	return strings.EqualFold(word, "until") || durationShape.MatchString(word)
+}
+
+// reasonOf joins the words of a reason; none is a usage error saying missing.
+func reasonOf(words []string, missing string) (string, error) {
+	reason := strings.TrimSpace(strings.Join(words, " "))
+	if reason == "" {
+		return "", usage("%s", missing)
+	}
+	if n := utf8.RuneCountInString(reason); n > MaxReason {
+		return "", usage("The reason is %d characters long; keep it to %d.", n, MaxReason)
+	}
+	return reason, nil
 }
 
 // maxEcho is how much of what a person typed a usage reply shows back.

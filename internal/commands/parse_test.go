@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParse(t *testing.T) {
@@ -25,6 +26,17 @@ func TestParse(t *testing.T) {
 		{"cancel prod", Request{Verb: VerbCancel, Pipeline: "prod"}},
 		{"list", Request{Verb: VerbList}},
 		{"drift prod", Request{Verb: VerbDrift, Pipeline: "prod"}},
+		{"freeze 2h incident 42", Request{Verb: VerbFreeze, FreezeFor: 2 * time.Hour, Reason: "incident 42"}},
+		{"freeze prod 1d  db  migration", Request{Verb: VerbFreeze, Pipeline: "prod", FreezeFor: 24 * time.Hour, Reason: "db migration"}},
+		{"freeze prod until 2026-12-27T09:00:00+01:00 holidays", Request{Verb: VerbFreeze, Pipeline: "prod",
+			FreezeUntil: time.Date(2026, 12, 27, 8, 0, 0, 0, time.UTC).In(time.FixedZone("", 3600)), Reason: "holidays"}},
+		{"freeze UNTIL 2026-12-27T09:00:00Z holidays", Request{Verb: VerbFreeze, FreezeUntil: time.Date(2026, 12, 27, 9, 0, 0, 0, time.UTC), Reason: "holidays"}},
+		{"unfreeze", Request{Verb: VerbUnfreeze}},
+		{"unfreeze prod", Request{Verb: VerbUnfreeze, Pipeline: "prod"}},
+		{"propose --break-glass login is down", Request{Verb: VerbPropose, BreakGlass: true, Reason: "login is down"}},
+		{"propose prod web --break-glass CVE-2026-1", Request{Verb: VerbPropose, Pipeline: "prod", Services: []string{"web"}, BreakGlass: true, Reason: "CVE-2026-1"}},
+		// Slack's smart punctuation turns -- into an em dash.
+		{"propose \u2014break-glass outage", Request{Verb: VerbPropose, BreakGlass: true, Reason: "outage"}},
 	}
 	for _, c := range ok {
 		got, err := Parse(c.in)
@@ -39,6 +51,21 @@ func TestParse(t *testing.T) {
 		{"propose prod <script>", "is not a service name"},
 		{"status what?", "is not a release id"},
 		{"status a b", "takes at most a release id"},
+		{"freeze", "Say for how long and why"},
+		{"freeze prod", "Say for how long and why"},
+		{"freeze 2h", "A freeze needs a reason"},
+		{"freeze prod 2h", "A freeze needs a reason"},
+		{"freeze 0h oops", `"0h" is not a duration: it must be greater than 0`},
+		{"freeze 2x oops", `"2x" is not a duration`},
+		{"freeze prod soon reason", `"soon" is not a duration`},
+		{"freeze PROD! 2h why", "is not a pipeline name or a duration"},
+		{"freeze until", "`until` needs a time"},
+		{"freeze until tomorrow why", `"tomorrow" is not a time: it must be an RFC 3339 time`},
+		{"freeze until 2026-12-27T09:00:00 why", "is not a time"},
+		{"freeze 2h " + strings.Repeat("x", MaxReason+1), "keep it to 500"},
+		{"unfreeze prod now", "takes at most a pipeline name"},
+		{"propose --break-glass", "`--break-glass` needs a reason"},
+		{"propose prod web --break-glass   ", "`--break-glass` needs a reason"},
 	}
 	for _, c := range bad {
 		_, err := Parse(c.in)

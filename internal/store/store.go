@@ -11,6 +11,7 @@
 //	rb:release:{id}:manifest      the manifest bytes
 //	rb:pipeline:{name}:active     the id of the pipeline's open release: one at a time
 //	rb:pipeline:{name}:releases   zset of release ids scored by creation time (ms)
+//	rb:pipeline:{name}:freeze     the pipeline's ad hoc freeze (/release freeze), JSON
 //	rb:seq:{pipeline}:{day}       the day's id counter
 //	rb:once:{key}                 dedup markers (Once)
 //	rb:lease:{name}               leases (AcquireLease), value = owner
