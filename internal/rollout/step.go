@@ -18,31 +18,13 @@ import (
 )
 
 // step looks at the run once. changed says something happened (so look again
-// soon); done says the release reached its end.
+// soon); done says the release reached its end. Its phases: the timeout →
+// finding the run → reading it → its status → a reply per leg → the end.
 func (r *Rollout) step(ctx context.Context, rel *release.Release, p *config.Pipeline, log zerolog.Logger) (changed, done bool) {
 	wf := workflowOf(p)
 	now := r.o.Now()
-	dispatched := time.Time{}
-	if rel.Run != nil {
-		dispatched = rel.Run.DispatchedAt
-	}
-	if dispatched.IsZero() {
-		// The replica that dispatched went away before stamping the time:
-		// count from the move to dispatching.
-		dispatched, _ = rel.EnteredAt(release.Dispatching)
-	}
-	if timeout := p.Workflow.Timeout.Duration(); timeout > 0 && !dispatched.IsZero() && now.Sub(dispatched) > timeout {
-		if rel.Run != nil && rel.Run.ID != 0 {
-			if err := r.o.Runs.CancelRun(ctx, wf, rel.Run.ID); err != nil {
-				log.Warn().Err(err).Msg("cancelling the timed-out run")
-			}
-		}
-		to := release.TimedOut
-		if rel.State == release.Dispatching {
-			to = release.Failed // no run ever started: timed out is a deploy's ending
-		}
-		r.finish(ctx, rel, to, "run exceeded the pipeline's timeout",
-			fmt.Sprintf(":alarm_clock: The workflow run took longer than %s, the pipeline's timeout: I cancelled it and ended the release as timed out.", p.Workflow.Timeout))
+	dispatched := dispatchedAt(rel)
+	if r.timedOut(ctx, rel, p, wf, now, dispatched, log) {
 		return true, true
 	}
 	if (rel.Run == nil || rel.Run.DispatchedAt.IsZero()) && rel.Evidence.AwaitsDecision() {
@@ -51,60 +33,125 @@ func (r *Rollout) step(ctx context.Context, rel *release.Release, p *config.Pipe
 		return false, false
 	}
 	if rel.Run == nil || rel.Run.ID == 0 {
-		run, found, err := r.o.Runs.FindRun(ctx, wf, rel.ID, dispatched)
-		if err != nil {
-			log.Warn().Err(err).Msg("looking for the run")
-			return false, false
-		}
-		if found {
-			r.started(ctx, rel, run)
-			return true, false
-		}
-		if !dispatched.IsZero() && now.Sub(dispatched) > r.o.FindWithin {
-			return r.noRun(ctx, rel, p, dispatched, log)
-		}
+		return r.findRun(ctx, rel, p, wf, now, dispatched, log)
+	}
+	run, legs, m, ok := r.readRun(ctx, rel, wf, log)
+	if !ok {
 		return false, false
 	}
+	changed = r.recordStatus(ctx, rel, run, log)
+	posted, waiting := r.replyLegs(ctx, rel, m, run, legs, log)
+	changed = changed || posted
+	if !run.Completed() || waiting {
+		return changed, false
+	}
+	r.conclude(ctx, rel, p, m, run, legs, log)
+	return true, true
+}
 
+// dispatchedAt is when the release's run was dispatched, or, when the
+// replica that dispatched went away before stamping the time, when the
+// release moved to dispatching.
+func dispatchedAt(rel *release.Release) time.Time {
+	dispatched := time.Time{}
+	if rel.Run != nil {
+		dispatched = rel.Run.DispatchedAt
+	}
+	if dispatched.IsZero() {
+		dispatched, _ = rel.EnteredAt(release.Dispatching)
+	}
+	return dispatched
+}
+
+// timedOut ends the release, cancelling its run, when the run has taken
+// longer than the pipeline's timeout.
+func (r *Rollout) timedOut(ctx context.Context, rel *release.Release, p *config.Pipeline, wf github.Workflow, now, dispatched time.Time, log zerolog.Logger) bool {
+	timeout := p.Workflow.Timeout.Duration()
+	if timeout <= 0 || dispatched.IsZero() || now.Sub(dispatched) <= timeout {
+		return false
+	}
+	if rel.Run != nil && rel.Run.ID != 0 {
+		if err := r.o.Runs.CancelRun(ctx, wf, rel.Run.ID); err != nil {
+			log.Warn().Err(err).Msg("cancelling the timed-out run")
+		}
+	}
+	to := release.TimedOut
+	if rel.State == release.Dispatching {
+		to = release.Failed // no run ever started: timed out is a deploy's ending
+	}
+	r.finish(ctx, rel, to, "run exceeded the pipeline's timeout",
+		fmt.Sprintf(":alarm_clock: The workflow run took longer than %s, the pipeline's timeout: I cancelled it and ended the release as timed out.", p.Workflow.Timeout))
+	return true
+}
+
+// findRun looks for the run GitHub did not name when it was dispatched;
+// when none shows within FindWithin, noRun decides what follows.
+func (r *Rollout) findRun(ctx context.Context, rel *release.Release, p *config.Pipeline, wf github.Workflow, now, dispatched time.Time, log zerolog.Logger) (changed, done bool) {
+	run, found, err := r.o.Runs.FindRun(ctx, wf, rel.ID, dispatched)
+	if err != nil {
+		log.Warn().Err(err).Msg("looking for the run")
+		return false, false
+	}
+	if found {
+		r.started(ctx, rel, run)
+		return true, false
+	}
+	if !dispatched.IsZero() && now.Sub(dispatched) > r.o.FindWithin {
+		return r.noRun(ctx, rel, p, dispatched, log)
+	}
+	return false, false
+}
+
+// readRun reads the run, its jobs matched to the manifest's services, and
+// the manifest; ok is false (and logged) when one of them cannot be read.
+func (r *Rollout) readRun(ctx context.Context, rel *release.Release, wf github.Workflow, log zerolog.Logger) (run github.Run, legs map[string]github.Job, m *release.Manifest, ok bool) {
 	run, err := r.o.Runs.GetRun(ctx, wf, rel.Run.ID)
 	if err != nil {
 		log.Warn().Err(err).Msg("reading the run")
-		return false, false
+		return run, nil, nil, false
 	}
 	jobs, err := r.o.Runs.Jobs(ctx, wf, rel.Run.ID)
 	if err != nil {
 		log.Warn().Err(err).Msg("reading the run's jobs")
-		return false, false
+		return run, nil, nil, false
 	}
-	m, err := r.manifest(ctx, rel.ID)
+	m, err = r.manifest(ctx, rel.ID)
 	if err != nil {
 		log.Error().Err(err).Msg("reading the manifest")
-		return false, false
+		return run, nil, nil, false
 	}
 	services := make([]string, len(m.Artifacts))
 	for i, a := range m.Artifacts {
 		services[i] = a.Service
 	}
-	legs, _ := github.MatchLegs(jobs, services)
+	legs, _ = github.MatchLegs(jobs, services)
+	return run, legs, m, true
+}
 
-	if run.Status != rel.Run.Status || run.Conclusion != rel.Run.Conclusion {
-		changed = true
-		if _, err := r.o.Releases.Amend(ctx, rel.ID, 0, func(x *release.Release) {
-			if x.Run != nil {
-				x.Run.Status, x.Run.Conclusion = run.Status, run.Conclusion
-			}
-		}); err == nil {
-			r.o.Thread.Refresh(ctx, rel.ID)
-		}
-		if run.Status == github.StatusWaiting {
-			r.replyOnce(ctx, rel, "waiting:"+rel.ID, fmt.Sprintf(":pause_button: The run is waiting for a reviewer to approve a GitHub environment: <%s|review it in GitHub>.", run.HTMLURL), log)
-		}
+// recordStatus records a change of the run's status or conclusion and
+// refreshes the message; a run waiting for a reviewer is said once.
+func (r *Rollout) recordStatus(ctx context.Context, rel *release.Release, run github.Run, log zerolog.Logger) (changed bool) {
+	if run.Status == rel.Run.Status && run.Conclusion == rel.Run.Conclusion {
+		return false
 	}
-	// Every artifact gets one reply: when its leg ends, or when the run
-	// ends without a leg for it. The run is concluded only once each one is
-	// in the thread: a reply another replica claimed is waited for (its
-	// claim lapses if that replica died posting it).
-	waiting := false
+	if _, err := r.o.Releases.Amend(ctx, rel.ID, 0, func(x *release.Release) {
+		if x.Run != nil {
+			x.Run.Status, x.Run.Conclusion = run.Status, run.Conclusion
+		}
+	}); err == nil {
+		r.o.Thread.Refresh(ctx, rel.ID)
+	}
+	if run.Status == github.StatusWaiting {
+		r.replyOnce(ctx, rel, "waiting:"+rel.ID, fmt.Sprintf(":pause_button: The run is waiting for a reviewer to approve a GitHub environment: <%s|review it in GitHub>.", run.HTMLURL), log)
+	}
+	return true
+}
+
+// replyLegs gives every artifact one reply: when its leg ends, or when the
+// run ends without a leg for it. The run is concluded only once each one is
+// in the thread: a reply another replica claimed is waited for (its claim
+// lapses if that replica died posting it).
+func (r *Rollout) replyLegs(ctx context.Context, rel *release.Release, m *release.Manifest, run github.Run, legs map[string]github.Job, log zerolog.Logger) (posted, waiting bool) {
 	for _, a := range m.Artifacts {
 		job, ok := legs[a.Service]
 		var text string
@@ -116,15 +163,11 @@ func (r *Rollout) step(ctx context.Context, rel *release.Release, p *config.Pipe
 		default:
 			continue
 		}
-		posted, settled := r.replyOnce(ctx, rel, "leg:"+rel.ID+":"+a.Service, text, log)
-		changed = changed || posted
+		p, settled := r.replyOnce(ctx, rel, "leg:"+rel.ID+":"+a.Service, text, log)
+		posted = posted || p
 		waiting = waiting || !settled
 	}
-	if !run.Completed() || waiting {
-		return changed, false
-	}
-	r.conclude(ctx, rel, p, m, run, legs, log)
-	return true, true
+	return posted, waiting
 }
 
 func (r *Rollout) manifest(ctx context.Context, id string) (*release.Manifest, error) {
