@@ -181,10 +181,20 @@ func Compute(d *Diff, opts PlanOptions) Plan {
 		Target:    ParseSnapshotID(d.Target.SnapshotID),
 		Unchanged: len(d.Changed.Artifacts) + len(d.NotChanged.Artifacts),
 	}
+	t, sourceFlows, targetFlows := countFlows(d, p.Unchanged)
+	p.Blockers = deploymentsInProgress(d, t)
+	keep := serviceFilter(opts.Services)
+	p.addPromotions(d, opts, t, sourceFlows, keep)
+	p.Leaving = leaving(d, t, targetFlows, keep)
+	return p
+}
 
-	// One table of flows serves every rule below: how often each flow runs
-	// in the source, the target and both, and which target artifact it has.
-	t := newFlowTable(len(d.Source.Artifacts) + len(d.Target.Artifacts) + p.Unchanged)
+// countFlows makes the one table of flows that serves every rule of
+// Compute: how often each flow runs in the source, the target and both, and
+// which target artifact it has. Each artifact's flow is looked up once;
+// sourceFlows and targetFlows hold its index (-1: no provenance).
+func countFlows(d *Diff, unchanged int) (t *flowTable, sourceFlows, targetFlows []int32) {
+	t = newFlowTable(len(d.Source.Artifacts) + len(d.Target.Artifacts) + unchanged)
 	for _, l := range [][]Artifact{d.Changed.Artifacts, d.NotChanged.Artifacts} {
 		for i := range l {
 			if l[i].HasProvenance() {
@@ -192,8 +202,7 @@ func Compute(d *Diff, opts PlanOptions) Plan {
 			}
 		}
 	}
-	// Each artifact's flow is looked up once; later passes use the index.
-	targetFlows := make([]int32, len(d.Target.Artifacts))
+	targetFlows = make([]int32, len(d.Target.Artifacts))
 	for i := range d.Target.Artifacts {
 		targetFlows[i] = -1
 		if a := &d.Target.Artifacts[i]; a.HasProvenance() {
@@ -205,7 +214,7 @@ func Compute(d *Diff, opts PlanOptions) Plan {
 			targetFlows[i] = fi
 		}
 	}
-	sourceFlows := make([]int32, len(d.Source.Artifacts))
+	sourceFlows = make([]int32, len(d.Source.Artifacts))
 	for i := range d.Source.Artifacts {
 		sourceFlows[i] = -1
 		if a := &d.Source.Artifacts[i]; a.HasProvenance() {
@@ -214,22 +223,32 @@ func Compute(d *Diff, opts PlanOptions) Plan {
 			sourceFlows[i] = fi
 		}
 	}
+	return t, sourceFlows, targetFlows
+}
 
-	// A flow running twice in one environment means a blue-green deployment is
-	// under way there. Artifacts without provenance all share the empty flow,
-	// so they cannot tell us anything and are not counted.
+// deploymentsInProgress are the blockers of flows running twice in one
+// environment: a blue-green deployment is under way there. Artifacts
+// without provenance all share the empty flow, so they cannot tell us
+// anything and are not counted.
+func deploymentsInProgress(d *Diff, t *flowTable) []Blocker {
+	var blockers []Blocker
 	sourceTotal := func(f *flowCount) int { return f.source + f.common }
 	targetTotal := func(f *flowCount) int { return f.target + f.common }
 	if t.any(sourceTotal) {
 		flows := t.duplicates(sourceTotal, d.Source.Artifacts, d.Changed.Artifacts, d.NotChanged.Artifacts)
-		p.Blockers = append(p.Blockers, Blocker{Kind: DeploymentInProgress, SnapshotID: d.Source.SnapshotID, Flows: flows})
+		blockers = append(blockers, Blocker{Kind: DeploymentInProgress, SnapshotID: d.Source.SnapshotID, Flows: flows})
 	}
 	if t.any(targetTotal) {
 		flows := t.duplicates(targetTotal, d.Target.Artifacts, d.Changed.Artifacts, d.NotChanged.Artifacts)
-		p.Blockers = append(p.Blockers, Blocker{Kind: DeploymentInProgress, SnapshotID: d.Target.SnapshotID, Flows: flows})
+		blockers = append(blockers, Blocker{Kind: DeploymentInProgress, SnapshotID: d.Target.SnapshotID, Flows: flows})
 	}
+	return blockers
+}
 
-	keep := serviceFilter(opts.Services)
+// addPromotions adds a promotion for each flow's first incoming artifact
+// that keep keeps, in the order of the source snapshot, and a blocker for
+// each artifact without provenance (when every service is asked for).
+func (p *Plan) addPromotions(d *Diff, opts PlanOptions, t *flowTable, sourceFlows []int32, keep func(flow string) bool) {
 	sourceLink, targetLink := opts.Links.artifactLinker(p.Source), opts.Links.artifactLinker(p.Target)
 	p.Promotions = make([]Promotion, 0, len(d.Source.Artifacts))
 	for i := range d.Source.Artifacts {
@@ -252,29 +271,41 @@ func Compute(d *Diff, opts PlanOptions) Plan {
 		if a.MostRecentTimestamp > 0 && !opts.Now.IsZero() {
 			pr.Waited = max(opts.Now.Sub(pr.Incoming.Since), 0)
 		}
-		in := pr.Incoming.Commit
-		if o := f.outgoing; o != nil {
-			oi := info(o, p.Target.ID, targetLink)
-			pr.Outgoing = &oi
-			out := oi.Commit
-			switch {
-			case in.Host != out.Host:
-				pr.RepoMoved = true
-				pr.DiffURL = in.Link()
-			case in.RepoURL != out.RepoURL:
-				p.Blockers = append(p.Blockers, Blocker{Kind: RepoChanged, SnapshotID: d.Source.SnapshotID, Flows: []string{a.Flow}, IncomingURL: in.RepoURL, OutgoingURL: out.RepoURL})
-				pr.DiffURL = in.Link()
-			default:
-				pr.DiffURL = CompareURL(out, in)
-				if pr.DiffURL == "" {
-					pr.DiffURL = in.URL
-				}
-			}
-		} else {
-			pr.DiffURL = in.Link()
-		}
+		p.link(d, &pr, a.Flow, f.outgoing, targetLink)
 		p.Promotions = append(p.Promotions, pr)
 	}
+}
+
+// link sets what pr replaces (outgoing, nil for a new service) and the link
+// to its changes; a repository that changed on the same host is a blocker.
+func (p *Plan) link(d *Diff, pr *Promotion, flow string, outgoing *Artifact, targetLink func(fingerprint string) string) {
+	in := pr.Incoming.Commit
+	if outgoing == nil {
+		pr.DiffURL = in.Link()
+		return
+	}
+	oi := info(outgoing, p.Target.ID, targetLink)
+	pr.Outgoing = &oi
+	out := oi.Commit
+	switch {
+	case in.Host != out.Host:
+		pr.RepoMoved = true
+		pr.DiffURL = in.Link()
+	case in.RepoURL != out.RepoURL:
+		p.Blockers = append(p.Blockers, Blocker{Kind: RepoChanged, SnapshotID: d.Source.SnapshotID, Flows: []string{flow}, IncomingURL: in.RepoURL, OutgoingURL: out.RepoURL})
+		pr.DiffURL = in.Link()
+	default:
+		pr.DiffURL = CompareURL(out, in)
+		if pr.DiffURL == "" {
+			pr.DiffURL = in.URL
+		}
+	}
+}
+
+// leaving are the services running only in the target, that keep keeps: a
+// release leaves them as they are.
+func leaving(d *Diff, t *flowTable, targetFlows []int32, keep func(flow string) bool) []Service {
+	var out []Service
 	for i := range d.Target.Artifacts {
 		a := &d.Target.Artifacts[i]
 		if targetFlows[i] >= 0 && t.counts[targetFlows[i]].source > 0 {
@@ -283,12 +314,12 @@ func Compute(d *Diff, opts PlanOptions) Plan {
 		if keep != nil && !keep(a.Flow) {
 			continue
 		}
-		p.Leaving = append(p.Leaving, Service{
+		out = append(out, Service{
 			Name: ServiceName(a.Flow), Flow: a.Flow, ImageName: a.Name, Fingerprint: a.Fingerprint,
 			CommitSHA: ParseCommitURL(a.CommitURL).SHA,
 		})
 	}
-	return p
+	return out
 }
 
 // flowCount is what the planner knows of one flow.
