@@ -56,16 +56,12 @@ func (c *Client) do(ctx context.Context, k call, send func(ctx context.Context, 
 		if k.releaseID != "" {
 			ev = ev.Str("release_id", k.releaseID)
 		}
-		took := time.Since(start)
+		rec := c.rec
 		var invalid *ValidationError
-		if c.observe != nil && !errors.As(err, &invalid) {
-			c.observe(k.route, status, took)
+		if errors.As(err, &invalid) {
+			rec.Observe = nil // refused before sending
 		}
-		ev = ev.Str("endpoint", k.endpoint()).Int("attempt", n).Int("status", status).Dur("took", took)
-		if err != nil {
-			ev = ev.Err(err)
-		}
-		ev.Msg("github request")
+		rec.Record(ev, k.route, k.endpoint(), n, status, time.Since(start), err)
 		return err
 	})
 }
@@ -103,9 +99,8 @@ func (c *Client) errorOf(ctx, actx context.Context, k call, resp *gh.Response, e
 	if errors.As(err, &invalid) {
 		return invalid // refused before sending
 	}
-	if ctx.Err() != nil {
-		// The caller gave up (shutdown, its own deadline): not GitHub's doing, and not worth a retry.
-		return fmt.Errorf("github: %s abandoned: %w", k.endpoint(), ctx.Err())
+	if err := remote.Abandoned(ctx, "github", k.endpoint()); err != nil {
+		return err
 	}
 	var app *ghinstallation.HTTPError
 	if errors.As(err, &app) && app.Response != nil {
@@ -119,13 +114,7 @@ func (c *Client) errorOf(ctx, actx context.Context, k call, resp *gh.Response, e
 		return fmt.Errorf("github: %s answered %d with a body that is not what the endpoint returns: %s",
 			k.endpoint(), resp.StatusCode, c.scrub(err.Error()))
 	}
-	un := &UnreachableError{Endpoint: k.endpoint(), err: err, NotSent: remote.NotSent(err)}
-	if errors.Is(actx.Err(), context.DeadlineExceeded) || remote.TimedOut(err) {
-		un.Timeout = c.timeout
-		return un
-	}
-	un.cause = c.scrub(remote.Cause(err))
-	return un
+	return &UnreachableError{remote.Unreachable(actx, "GitHub", "", k.endpoint(), c.timeout, err, c.scrub)}
 }
 
 // apiError reads a non-2xx answer: a rate limit, or an APIError with a hint.
@@ -149,15 +138,15 @@ func (c *Client) apiError(k call, r *http.Response, err error) error {
 		}
 		return rl
 	}
-	e := &APIError{Status: r.StatusCode, Message: msg, Endpoint: k.endpoint()}
+	e := &APIError{remote.APIError{Service: "GitHub", Status: r.StatusCode, Message: msg, Endpoint: k.endpoint()}}
 	switch e.Status {
 	case http.StatusUnauthorized:
-		e.hint = "GitHub rejected the credentials: check " + c.auth
+		e.Summary = "GitHub rejected the credentials: check " + c.auth
 	case http.StatusForbidden:
-		e.hint = "the GitHub credentials lack permission: they need Actions read and write on the workflow's repository" +
+		e.Summary = "the GitHub credentials lack permission: they need Actions read and write on the workflow's repository" +
 			" (a fine-grained token's \"Actions: read and write\", a classic token's \"repo\", or the App's Actions permission)"
 	case http.StatusNotFound:
-		e.hint = k.notFound
+		e.Summary = k.notFound
 	}
 	return e
 }
@@ -167,15 +156,15 @@ func (c *Client) appTokenError(he *ghinstallation.HTTPError) error {
 	r := he.Response
 	msg := ""
 	if r.Body != nil {
-		body, _ := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+		body, _ := io.ReadAll(io.LimitReader(r.Body, remote.MaxErrorBody))
 		_ = r.Body.Close()
-		msg = c.scrub(summarise(string(body)))
+		msg = c.scrub(remote.Summary(string(body)))
 	}
-	return &APIError{
-		Status: r.StatusCode, Message: msg,
+	return &APIError{remote.APIError{
+		Service: "GitHub", Status: r.StatusCode, Message: msg,
 		Endpoint: fmt.Sprintf("POST /app/installations/%d/access_tokens", he.InstallationID),
-		hint:     "GitHub would not give the App an installation token: check " + c.auth,
-	}
+		Summary:  "GitHub would not give the App an installation token: check " + c.auth,
+	}}
 }
 
 // messageOf is GitHub's message from go-github's error, else the body's first words.
@@ -193,25 +182,22 @@ func messageOf(r *http.Response, err error) string {
 				msg += "; " + d.Message
 			}
 		}
-		return summarise(msg)
+		return remote.Summary(msg)
 	case errors.As(err, &rl) && rl.Message != "":
-		return summarise(rl.Message)
+		return remote.Summary(rl.Message)
 	case errors.As(err, &abuse) && abuse.Message != "":
-		return summarise(abuse.Message)
+		return remote.Summary(abuse.Message)
 	}
 	if r.Body == nil {
 		return ""
 	}
-	body, _ := io.ReadAll(io.LimitReader(r.Body, 64<<10)) // go-github put the body back
+	body, _ := io.ReadAll(io.LimitReader(r.Body, remote.MaxErrorBody)) // go-github put the body back
 	text := strings.TrimSpace(string(body))
 	if strings.HasPrefix(text, "<") {
 		return "an HTML page"
 	}
-	return summarise(text)
+	return remote.Summary(text)
 }
-
-// summarise is a message kept from an answer: one line, cut short.
-func summarise(s string) string { return remote.Clip(remote.OneLine(s)) }
 
 func (c *Client) scrub(text string) string {
 	if c.token == nil {

@@ -21,6 +21,7 @@ import (
 	gh "github.com/google/go-github/v60/github"
 	"github.com/rs/zerolog"
 
+	"github.com/release-bot/release-bot/internal/remote"
 	"github.com/release-bot/release-bot/internal/retry"
 	"github.com/release-bot/release-bot/internal/secret"
 )
@@ -126,7 +127,7 @@ func Endpoints() []string {
 
 // String describes the options without credentials.
 func (o Options) String() string {
-	return fmt.Sprintf("github.Options{base: %s, auth: %s}", describeURL(o.BaseURL), authKind(o))
+	return fmt.Sprintf("github.Options{base: %s, auth: %s}", remote.DescribeURL(o.BaseURL), authKind(o))
 }
 
 // GoString is String, so that %#v cannot reach a key either.
@@ -155,7 +156,7 @@ type Client struct {
 	clock     func() time.Time
 	userAgent string
 	within    time.Duration
-	observe   func(string, int, time.Duration)
+	rec       remote.Recorder
 }
 
 // New checks opts and returns a client. A base URL that is not an absolute
@@ -168,7 +169,7 @@ func New(opts Options) (*Client, error) {
 	base, err := url.Parse(raw)
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" ||
 		base.User != nil || base.RawQuery != "" || base.Fragment != "" {
-		return nil, fmt.Errorf("github: base URL %s is not a URL like %s or https://ghe.example/api/v3/", describeURL(raw), DefaultBaseURL)
+		return nil, fmt.Errorf("github: base URL %s is not a URL like %s or https://ghe.example/api/v3/", remote.DescribeURL(raw), DefaultBaseURL)
 	}
 	if !strings.HasSuffix(base.Path, "/") {
 		base.Path += "/"
@@ -193,7 +194,7 @@ func New(opts Options) (*Client, error) {
 		clock:     opts.Clock,
 		userAgent: opts.UserAgent,
 		within:    opts.FindRunWithin,
-		observe:   opts.Observe,
+		rec:       remote.Recorder{Observe: opts.Observe, Message: "github request"},
 	}
 	switch {
 	case opts.App != nil && !opts.Token.IsZero():
@@ -303,13 +304,3 @@ type Stats struct {
 func (c *Client) Stats() Stats { return c.cache.stats() }
 
 func (c *Client) now() time.Time { return c.clock() }
-
-// describeURL shows a rejected URL without what may be a credential in it.
-func describeURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparseable)"
-	}
-	u.RawQuery, u.Fragment = "", ""
-	return u.Redacted()
-}

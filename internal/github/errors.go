@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/release-bot/release-bot/internal/remote"
 	"github.com/release-bot/release-bot/internal/retry"
 )
 
@@ -22,31 +23,13 @@ var (
 	ErrRateLimited = errors.New("GitHub is rate limiting these credentials")
 )
 
-// APIError is a non-2xx answer from GitHub other than a rate limit.
-type APIError struct {
-	// Status is the HTTP status code.
-	Status int
-	// Message is GitHub's own explanation, e.g. `Unexpected inputs provided: ["x"]`.
-	Message string
-	// Endpoint is the method and the path below the base URL, e.g.
-	// "POST /repos/acme/app/actions/workflows/promote.yml/dispatches".
-	Endpoint string
-	// hint says what to check, written for a person; "" when the status says enough.
-	hint string
-}
-
-// Error implements error.
-func (e *APIError) Error() string {
-	msg := e.Message
-	if msg == "" {
-		msg = "an empty body"
-	}
-	answer := fmt.Sprintf("GitHub answered %d to %s: %s", e.Status, e.Endpoint, msg)
-	if e.hint == "" {
-		return answer
-	}
-	return e.hint + " (" + answer + ")"
-}
+// APIError is a non-2xx answer from GitHub other than a rate limit. Its
+// Message is GitHub's own explanation, e.g. `Unexpected inputs provided:
+// ["x"]`; its Endpoint the method and the path below the base URL, e.g.
+// "POST /repos/acme/app/actions/workflows/promote.yml/dispatches"; its
+// Summary says what to check, written for a person ("" when the status says
+// enough).
+type APIError struct{ remote.APIError }
 
 // Is matches the sentinel that goes with the status code.
 func (e *APIError) Is(target error) bool {
@@ -100,28 +83,7 @@ func (e *RateLimitError) Is(target error) bool { return target == ErrRateLimited
 
 // UnreachableError is a request that got no HTTP answer: the connection
 // failed or broke, or the attempt ran past its timeout.
-type UnreachableError struct {
-	// Endpoint is as in APIError.
-	Endpoint string
-	// Timeout is the per-request limit that ran out; zero when the connection failed instead.
-	Timeout time.Duration
-	// NotSent is true when the request cannot have reached GitHub (the dial
-	// failed), which makes even a write safe to send again.
-	NotSent bool
-	cause   string // the transport's explanation, scrubbed
-	err     error
-}
-
-// Error implements error.
-func (e *UnreachableError) Error() string {
-	if e.Timeout > 0 {
-		return fmt.Sprintf("GitHub did not answer %s within %s", e.Endpoint, e.Timeout)
-	}
-	return fmt.Sprintf("GitHub could not be reached (%s): %s", e.Endpoint, e.cause)
-}
-
-// Unwrap gives errors.Is access to the transport error.
-func (e *UnreachableError) Unwrap() error { return e.err }
+type UnreachableError struct{ remote.UnreachableError }
 
 // AmbiguousDispatchError is a dispatch whose fate is unknown: the POST timed
 // out, the connection broke, or GitHub answered 5xx, so the workflow may or

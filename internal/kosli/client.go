@@ -78,7 +78,7 @@ type Client struct {
 	policy    retry.Policy
 	userAgent string
 	log       zerolog.Logger
-	observe   func(string, int, time.Duration)
+	rec       remote.Recorder
 }
 
 // New checks opts and returns a client. A host that is not an absolute
@@ -90,7 +90,7 @@ func New(opts Options) (*Client, error) {
 	}
 	u, err := url.Parse(host)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("kosli: host %q is not a URL like %s", describeHost(host), DefaultHost)
+		return nil, fmt.Errorf("kosli: host %q is not a URL like %s", remote.DescribeURL(host), DefaultHost)
 	}
 	if strings.TrimSpace(opts.Org) == "" {
 		return nil, errors.New("kosli: no org given: set KOSLI_ORG")
@@ -105,7 +105,7 @@ func New(opts Options) (*Client, error) {
 		policy:    opts.Retry,
 		userAgent: opts.UserAgent,
 		log:       opts.Logger,
-		observe:   opts.Observe,
+		rec:       remote.Recorder{Observe: opts.Observe, Message: "kosli request"},
 	}
 	if c.http == nil {
 		c.http = &http.Client{}
@@ -132,17 +132,6 @@ func (c Client) GoString() string { return c.String() }
 
 // Org is the organisation the client works in.
 func (c *Client) Org() string { return c.org }
-
-// describeHost shows a rejected host without what may be a credential in it
-// (user info, a query).
-func describeHost(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparseable)"
-	}
-	u.RawQuery, u.Fragment = "", ""
-	return u.Redacted()
-}
 
 // call is one API operation: everything needed to send it again.
 type call struct {
@@ -225,15 +214,7 @@ func (c *Client) attempt(ctx context.Context, k call, n int) ([]byte, int, error
 
 	start := time.Now()
 	data, status, err := c.send(ctx, req, k)
-	took := time.Since(start)
-	if c.observe != nil {
-		c.observe(k.route, status, took)
-	}
-	ev := c.log.Debug().Str("endpoint", k.route).Int("attempt", n).Int("status", status).Dur("took", took)
-	if err != nil {
-		ev = ev.Err(err)
-	}
-	ev.Msg("kosli request")
+	c.rec.Record(c.log.Debug(), k.route, k.route, n, status, time.Since(start), err)
 	return data, status, err
 }
 
@@ -242,16 +223,16 @@ func (c *Client) attempt(ctx context.Context, k call, n int) ([]byte, int, error
 func (c *Client) send(ctx context.Context, req *http.Request, k call) ([]byte, int, error) {
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, 0, c.transportError(ctx, k, err)
+		return nil, 0, c.transportError(ctx, req.Context(), k, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
-		data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, remote.MaxErrorBody))
 		return nil, resp.StatusCode, c.apiError(k, resp, data)
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
-		return nil, 0, c.transportError(ctx, k, err)
+		return nil, 0, c.transportError(ctx, req.Context(), k, err)
 	}
 	if len(data) > maxBody {
 		return nil, resp.StatusCode, &DecodeError{Endpoint: k.endpoint(), Want: "a response of a sane size", Problem: fmt.Sprintf("more than %d bytes", maxBody)}
@@ -261,10 +242,13 @@ func (c *Client) send(ctx context.Context, req *http.Request, k call) ([]byte, i
 
 func (c *Client) apiError(k call, resp *http.Response, body []byte) *APIError {
 	e := &APIError{
-		Status:     resp.StatusCode,
-		Message:    secret.Scrub(messageOf(body, resp.Header.Get("Content-Type")), *c.token),
+		APIError: remote.APIError{
+			Service:  "Kosli",
+			Status:   resp.StatusCode,
+			Message:  secret.Scrub(messageOf(body, resp.Header.Get("Content-Type")), *c.token),
+			Endpoint: k.endpoint(),
+		},
 		RetryAfter: retry.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
-		Endpoint:   k.endpoint(),
 	}
 	switch {
 	case e.Status == 401:
@@ -277,19 +261,15 @@ func (c *Client) apiError(k call, resp *http.Response, body []byte) *APIError {
 	return e
 }
 
-func (c *Client) transportError(ctx context.Context, k call, err error) error {
-	if ctx.Err() != nil {
-		// The caller gave up (shutdown, its own deadline): not Kosli's fault, and not worth a retry.
-		return fmt.Errorf("kosli: %s abandoned: %w", k.endpoint(), ctx.Err())
+// transportError is an attempt that got no answer; actx is the attempt's context.
+func (c *Client) transportError(ctx, actx context.Context, k call, err error) error {
+	if err := remote.Abandoned(ctx, "kosli", k.endpoint()); err != nil {
+		return err
 	}
-	e := &UnreachableError{Host: c.host, Endpoint: k.endpoint(), err: err, notSent: remote.NotSent(err)}
-	if remote.TimedOut(err) {
-		e.Timeout = c.timeout
-		return e
-	}
-	e.cause = secret.Scrub(remote.Cause(err), *c.token)
-	return e
+	return &UnreachableError{remote.Unreachable(actx, "Kosli", c.host, k.endpoint(), c.timeout, err, c.scrub)}
 }
+
+func (c *Client) scrub(text string) string { return secret.Scrub(text, *c.token) }
 
 // decodeJSON reads a 2xx body that must be a JSON object (open '{') or
 // array (open '['), and says what it got otherwise.

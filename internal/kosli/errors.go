@@ -27,39 +27,14 @@ var (
 	ErrUnavailable = errors.New("Kosli is unavailable")
 )
 
-// maxErrorBody caps how much of an error response is read: a proxy's error
-// page can be large, and only its first lines say anything.
-const maxErrorBody = 64 << 10
-
 // APIError is a non-2xx answer from Kosli. Its text stays readable whatever
 // the body was: Kosli's JSON, a bare JSON string, a proxy's HTML page, plain
-// text or nothing at all.
+// text or nothing at all. Endpoint is the method and API path, org
+// included; Summary is set for 401, 403 and a 404 the client can phrase.
 type APIError struct {
-	// Status is the HTTP status code.
-	Status int
-	// Message is Kosli's own explanation, summarised to one line (empty when the body said nothing).
-	Message string
+	remote.APIError
 	// RetryAfter is the wait the server asked for (Retry-After), zero when it asked for none.
 	RetryAfter time.Duration
-	// Endpoint is the method and API path, org included, e.g. "GET /api/v2/environments/cyber-dojo".
-	// It never holds the host's credentials or the token.
-	Endpoint string
-	// Summary is what the client understood of the failure, written for a person
-	// (e.g. `Kosli has no environment "aws-beta" in org "cyber-dojo"`); empty when it has nothing better than the status.
-	Summary string
-}
-
-// Error implements error.
-func (e *APIError) Error() string {
-	msg := e.Message
-	if msg == "" {
-		msg = "an empty body"
-	}
-	answer := fmt.Sprintf("Kosli answered %d to %s: %s", e.Status, e.Endpoint, msg)
-	if e.Summary == "" {
-		return answer
-	}
-	return e.Summary + " (" + answer + ")"
 }
 
 // Is matches the sentinel that goes with the status code.
@@ -80,32 +55,9 @@ func (e *APIError) Is(target error) bool {
 }
 
 // UnreachableError is a request that got no HTTP answer: the connection
-// failed, or the attempt ran past its timeout.
-type UnreachableError struct {
-	// Host is Kosli's base URL, without any credentials it may have carried.
-	Host string
-	// Endpoint is the method and API path, as in APIError.
-	Endpoint string
-	// Timeout is the per-attempt limit that ran out; zero when the connection failed instead.
-	Timeout time.Duration
-	// cause is the transport's explanation, already scrubbed of the token.
-	cause string
-	// notSent is true when the request cannot have reached Kosli (the dial failed),
-	// which makes even a write safe to repeat.
-	notSent bool
-	err     error
-}
-
-// Error implements error.
-func (e *UnreachableError) Error() string {
-	if e.Timeout > 0 {
-		return fmt.Sprintf("Kosli at %s did not answer %s within %s", e.Host, e.Endpoint, e.Timeout)
-	}
-	return fmt.Sprintf("Kosli at %s could not be reached (%s): %s", e.Host, e.Endpoint, e.cause)
-}
-
-// Unwrap gives errors.Is access to the transport error (context.DeadlineExceeded, syscall.ECONNREFUSED, …).
-func (e *UnreachableError) Unwrap() error { return e.err }
+// failed, or the attempt ran past its timeout. Its Host is Kosli's base
+// URL, without any credentials it may have carried.
+type UnreachableError struct{ remote.UnreachableError }
 
 // DecodeError is a 2xx answer whose body is not what the endpoint returns.
 type DecodeError struct {
@@ -172,7 +124,7 @@ func retryableWrite(err error) retry.Decision {
 	var un *UnreachableError
 	switch {
 	case errors.As(err, &api) && (api.Status == 429 || api.Status == 503):
-	case errors.As(err, &un) && un.notSent:
+	case errors.As(err, &un) && un.NotSent:
 	default:
 		return retry.Stop
 	}
@@ -196,7 +148,7 @@ func messageOf(body []byte, contentType string) string {
 	case '"':
 		var s string
 		if json.Unmarshal(body, &s) == nil {
-			return remote.Clip(remote.OneLine(s))
+			return remote.Summary(s)
 		}
 	}
 	if text[0] == '<' || strings.Contains(strings.ToLower(contentType), "html") {
@@ -205,7 +157,7 @@ func messageOf(body []byte, contentType string) string {
 		}
 		return "an HTML error page"
 	}
-	return remote.Clip(remote.OneLine(text))
+	return remote.Summary(text)
 }
 
 // jsonMessage reads {"message": ..., "errors": {...}}. Flask appends a long

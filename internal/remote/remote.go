@@ -1,6 +1,8 @@
 // Package remote is what the adapters to remote services (Kosli, GitHub)
-// read the same way from a failed call: whether it timed out, whether it was
-// sent at all, its cause without the URL, and a message cut to one line.
+// share about a call: whether a failed one timed out, whether it was sent at
+// all, its cause without the URL, a message cut to one line; the error
+// types each adapter's own embed (APIError, UnreachableError); and the
+// report of each attempt to the metrics and the log (Recorder).
 package remote
 
 import (

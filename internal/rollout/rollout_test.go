@@ -9,6 +9,7 @@ import (
 
 	"github.com/release-bot/release-bot/internal/github"
 	"github.com/release-bot/release-bot/internal/release"
+	"github.com/release-bot/release-bot/internal/remote"
 )
 
 func TestNewNeverSleepsPastTheLease(t *testing.T) {
@@ -48,13 +49,13 @@ func TestLegLineEscapesTheServiceName(t *testing.T) {
 
 func TestDispatchProblemSaysWhatToFix(t *testing.T) {
 	cases := map[error]string{
-		fmt.Errorf("x: %w", github.ErrUnauthorized):                          "credentials were rejected",
-		fmt.Errorf("x: %w", github.ErrForbidden):                             "lack permission",
-		fmt.Errorf("x: %w", github.ErrNotFound):                              "no such repository or workflow",
-		&github.APIError{Status: 422, Message: "Unexpected inputs provided"}: "HTTP 422: Unexpected inputs provided",
-		errors.New("dial tcp: refused"):                                      "could not be reached",
+		fmt.Errorf("x: %w", github.ErrUnauthorized): "credentials were rejected",
+		fmt.Errorf("x: %w", github.ErrForbidden):    "lack permission",
+		fmt.Errorf("x: %w", github.ErrNotFound):     "no such repository or workflow",
+		&github.APIError{APIError: remote.APIError{Service: "GitHub", Status: 422, Message: "Unexpected inputs provided"}}: "HTTP 422: Unexpected inputs provided",
+		errors.New("dial tcp: refused"): "could not be reached",
 		// GitHub's message goes into a thread reply: escaped, so it cannot ping.
-		&github.APIError{Status: 422, Message: "<!channel> bad & worse"}: "HTTP 422: &lt;!channel&gt; bad &amp; worse",
+		&github.APIError{APIError: remote.APIError{Service: "GitHub", Status: 422, Message: "<!channel> bad & worse"}}: "HTTP 422: &lt;!channel&gt; bad &amp; worse",
 	}
 	for err, want := range cases {
 		if got := dispatchProblem(err); !strings.Contains(got, want) {
