@@ -1,6 +1,7 @@
 // Package retry is the one retry loop every adapter uses: bounded attempts,
-// exponential backoff with full jitter, a server's Retry-After honoured, and
-// the context respected while waiting.
+// exponential backoff with equal jitter (each wait is half its window fixed
+// and half random), a server's Retry-After honoured, and the context
+// respected while waiting.
 package retry
 
 import (
@@ -20,7 +21,8 @@ type Policy struct {
 	Max time.Duration
 	// Sleep waits for d or until ctx ends. Tests inject a recorder; nil means a real timer.
 	Sleep func(ctx context.Context, d time.Duration) error
-	// Jitter returns a value in [0, n). Tests inject a fixed one; nil means math/rand.
+	// Jitter returns a value in [0, n), the random half of a backoff. Tests
+	// inject a fixed one; nil means math/rand.
 	Jitter func(n int64) int64
 }
 
@@ -74,7 +76,9 @@ func Do(ctx context.Context, p Policy, classify func(error) Decision, op func(ct
 	}
 }
 
-// backoff is full jitter over Base·2^(attempt-1), capped at Max.
+// backoff is equal jitter over the window Base·2^(attempt-1), capped at
+// Max: a wait drawn uniformly from [window/2, window]. Full jitter ([0,
+// window]) could wait nothing at all and hit a failing server again at once.
 func (p Policy) backoff(attempt int) time.Duration {
 	ceiling := p.Base << (attempt - 1)
 	if ceiling <= 0 || (p.Max > 0 && ceiling > p.Max) {

@@ -112,3 +112,37 @@ func TestParseRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+// The backoff is equal jitter: each wait lies in [window/2, window] of its
+// doubling window, never below half of it (full jitter would allow zero).
+func TestBackoffIsEqualJitter(t *testing.T) {
+	for name, c := range map[string]struct {
+		jitter func(int64) int64
+		want   []time.Duration
+	}{
+		"the bottom of each window": {func(int64) int64 { return 0 }, []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second}},
+		"the top of each window":    {func(n int64) int64 { return n - 1 }, []time.Duration{time.Second, 2 * time.Second, 4 * time.Second}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := &recorder{}
+			p := policy(r)
+			var asked []int64
+			p.Jitter = func(n int64) int64 { asked = append(asked, n); return c.jitter(n) }
+			_ = retry.Do(context.Background(), p, func(error) retry.Decision { return retry.Again },
+				func(context.Context) error { return errors.New("down") })
+			if len(r.waits) != len(c.want) {
+				t.Fatalf("waits = %v, want %v", r.waits, c.want)
+			}
+			for i := range c.want {
+				if r.waits[i] != c.want[i] {
+					t.Errorf("waits = %v, want %v", r.waits, c.want)
+				}
+				// The random part spans the window's other half, both ends
+				// included: at the bottom, the wait is that half.
+				if half := int64(c.want[i]); name == "the bottom of each window" && asked[i] != half+1 {
+					t.Errorf("jitter asked for [0, %d), want [0, %d)", asked[i], half+1)
+				}
+			}
+		})
+	}
+}
