@@ -250,7 +250,7 @@ func startWorkers(o serveOptions, m *metrics.Metrics, st *store.Store, kc *kosli
 		Config: o.Config, Slack: api, Kosli: kc,
 		Links: release.Links{Host: o.Env.KosliHost, Org: o.Env.KosliOrg},
 		Now:   o.Now, Logger: log, Metrics: m, KosliTimeout: o.KosliTimeout,
-		Releases: st, People: api, Gate: kc, Views: api,
+		Releases: st, People: api, Gate: kc, Views: api, Freezes: st,
 	})
 	// The outbox retries with its own backoff, across restarts: its client
 	// tries each request once, so a failure is known (and told) at once.

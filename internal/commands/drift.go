@@ -54,6 +54,7 @@ func (h *Handler) postDrift(ctx context.Context, inv *invocation, p *config.Pipe
 		v.Plan = plan
 		v.Compliance = h.targetCompliance(ctx, inv.log, p, plan)
 		v.Open = h.openRelease(ctx, inv.log, p)
+		v.Freeze = h.freezeFor(ctx, p)
 	}
 	msg, ok := DriftMessage(v)
 	if !ok {

@@ -54,6 +54,8 @@ type Deps struct {
 	Evidence   Outbox
 	Dispatcher Dispatcher
 	Views      Views
+	// Freezes holds the ad hoc freezes; without it only configured windows freeze.
+	Freezes Freezes
 	// GateParallel bounds the compliance checks run at once: a proposal's
 	// gate (default 64, the person waits for it) and a drift report's
 	// (default 8, it is scheduled).
@@ -183,7 +185,13 @@ func (h *Handler) command(ctx context.Context, cmd slack.SlashCommand, fromClick
 	case h.d.Releases == nil:
 		err = fmt.Errorf("%w: /release %s", errNotHere, req.Verb)
 	case req.Verb == VerbPropose:
-		err = h.propose(ctx, inv, pipeline, req.Services)
+		if err = h.refuseFrozen(ctx, pipeline, req.BreakGlass); err == nil {
+			err = h.propose(ctx, inv, pipeline, req.Services)
+		}
+	case req.Verb == VerbFreeze:
+		err = h.freeze(ctx, inv, pipeline, req)
+	case req.Verb == VerbUnfreeze:
+		err = h.unfreeze(ctx, inv, pipeline)
 	case req.Verb == VerbStatus:
 		err = h.status(ctx, inv, pipeline, req.ReleaseID)
 	case req.Verb == VerbList:
@@ -249,7 +257,7 @@ func (h *Handler) diff(ctx context.Context, inv *invocation, p *config.Pipeline)
 	if err != nil {
 		return err
 	}
-	msgs := DiffMessages(DiffView{Pipeline: p.Name, Plan: plan, Links: h.d.Links})
+	msgs := DiffMessages(DiffView{Pipeline: p.Name, Plan: plan, Links: h.d.Links, Freeze: h.freezeFor(ctx, p)})
 	for i, m := range msgs {
 		if _, err := h.d.Slack.PostMessage(ctx, inv.cmd.ChannelID, "", m.Text, m.Blocks); err != nil {
 			return fmt.Errorf("posting diff message %d of %d: %w", i+1, len(msgs), err)

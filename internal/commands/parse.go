@@ -205,7 +205,11 @@ func parseFreeze(args []string) (Request, error) {
 	default:
 		d, err := config.ParseDuration(args[0])
 		if err != nil {
-			return Request{}, usage("%s is not a duration: it %s. %s", echo(args[0]), err.Error(), how)
+			after := ""
+			if r.Pipeline != "" {
+				after = " (after the pipeline name " + echo(r.Pipeline) + ")"
+			}
+			return Request{}, usage("%s%s is not a duration: it %s. %s", echo(args[0]), after, err.Error(), how)
 		}
 		r.FreezeFor, args = d.Duration(), args[1:]
 	}

@@ -15,6 +15,8 @@ type DiffView struct {
 	Pipeline string
 	Plan     *release.Plan
 	Links    release.Links
+	// Freeze is what holds the pipeline, nil when it is not frozen.
+	Freeze *release.Freeze
 }
 
 // maxDiffMessages bounds the messages one diff is split into.
@@ -30,6 +32,9 @@ func DiffMessages(v DiffView) []Message {
 
 	var head []slack.Block
 	head = append(head, header(title), contextBlock(snapshots))
+	if v.Freeze != nil {
+		head = append(head, section(freezeLine(v.Pipeline, v.Freeze)+" Nothing is proposed or dispatched until then."))
+	}
 	if blockers := blockerLines(v); len(blockers) > 0 {
 		for _, s := range packLines(blockers) {
 			head = append(head, section(s))

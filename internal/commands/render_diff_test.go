@@ -60,6 +60,18 @@ func TestDiffMessagesGolden(t *testing.T) {
 			golden(t, name, msgs)
 		})
 	}
+	t.Run("diff-frozen", func(t *testing.T) {
+		msgs := DiffMessages(DiffView{Pipeline: "prod", Plan: fixturePlan(t, "2"), Links: testLinks, Freeze: &testFreeze})
+		checkLimits(t, msgs)
+		golden(t, "diff-frozen", msgs)
+	})
+}
+
+// testFreeze is a configured window with another open beside it, ending a
+// day after testNow.
+var testFreeze = release.Freeze{
+	Window: release.FreezeWindow{Name: "year end", Reason: "books close <on> 31 Dec & the auditors look"},
+	Since:  testNow.Add(-time.Hour), Until: testNow.Add(24 * time.Hour), Others: 1,
 }
 
 func TestDiffMessagesSplitAndKeepEveryService(t *testing.T) {

@@ -31,7 +31,10 @@ type DriftView struct {
 	Open *release.Release
 	// Quiet posts nothing when nothing waits (quiet_when_empty, on a schedule).
 	Quiet bool
-	Links release.Links
+	// Freeze is what holds the pipeline, nil when it is not frozen: it
+	// is said, and the Propose button is not offered.
+	Freeze *release.Freeze
+	Links  release.Links
 	// At is when the report was made.
 	At time.Time
 }
@@ -61,7 +64,11 @@ func DriftMessage(v DriftView) (msg Message, ok bool) {
 			return Message{}, false
 		}
 		line := fmt.Sprintf("Nothing waits to be released in %s: %s runs what %s runs.", v.Pipeline, p.Target.Environment, p.Source.Environment)
-		return Message{Text: line, Blocks: []slack.Block{section(":white_check_mark: " + esc(line))}}, true
+		blocks := []slack.Block{section(":white_check_mark: " + esc(line))}
+		if v.Freeze != nil {
+			blocks = append(blocks, section(freezeLine(v.Pipeline, v.Freeze)))
+		}
+		return Message{Text: line, Blocks: blocks}, true
 	}
 
 	blocks := []slack.Block{
@@ -70,6 +77,9 @@ func DriftMessage(v DriftView) (msg Message, ok bool) {
 			fmt.Sprintf("%s → %s", link(v.Links.Snapshot(p.Source), p.Source.ID), link(v.Links.Snapshot(p.Target), p.Target.ID)),
 			"as of "+slackDate(v.At),
 		),
+	}
+	if v.Freeze != nil {
+		blocks = append(blocks, section(freezeLine(v.Pipeline, v.Freeze)+" Nothing is proposed or dispatched until then."))
 	}
 	blockers, more := fitLines(blockerLines(DiffView{Pipeline: v.Pipeline, Plan: p, Links: v.Links}), maxSectionText)
 	if more > 0 {
@@ -110,7 +120,7 @@ func DriftMessage(v DriftView) (msg Message, ok bool) {
 	switch {
 	case v.Open != nil:
 		blocks = append(blocks, section(openReleaseLine(v.Open, v.At)))
-	case len(p.Promotions) > 0 && !p.Refused():
+	case len(p.Promotions) > 0 && !p.Refused() && v.Freeze == nil:
 		propose := slack.NewButtonBlockElement(ActionPropose, v.Pipeline, slack.NewTextBlockObject(slack.PlainTextType, "Propose release", false, false))
 		propose.Style = slack.StylePrimary
 		// A block id of its own per report, so a click says which report it came from.

@@ -57,7 +57,11 @@ func TestDriftMessageGolden(t *testing.T) {
 		big.Promotions[i].Waited = time.Duration(i) * 7 * time.Hour
 	}
 
+	frozen := driftView(waiting)
+	frozen.Freeze = &testFreeze
+
 	cases := map[string]DriftView{
+		"drift-frozen":                frozen,
 		"drift-waiting":               driftView(waiting, nonCompliant),
 		"drift-compliance-not-known":  unknown,
 		"drift-blocker-deployment":    driftView(fixturePlan(t, "blue-green-aws-beta")),

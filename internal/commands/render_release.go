@@ -221,6 +221,10 @@ func stateLine(r *release.Release, now time.Time) string {
 	switch r.State {
 	case release.Proposed:
 		return fmt.Sprintf("Waiting for approval (%d of %d)", len(r.Approvals), r.Required)
+	case release.Approved:
+		if r.FrozenUntil.After(now) {
+			return "Approved: waiting for the freeze to end " + slackDate(r.FrozenUntil)
+		}
 	case release.Dispatching:
 		return "Approved: starting the promotion workflow"
 	case release.Deploying:

@@ -46,6 +46,18 @@ func (h *Handler) recheck(ctx context.Context, r *release.Release, p *config.Pip
 
 // shipChecked is ship with the drift re-check under way.
 func (h *Handler) shipChecked(ctx context.Context, r *release.Release, p *config.Pipeline, log zerolog.Logger, recheck func() ([]string, error)) {
+	// A freeze holds the release before anything else: its drift re-check
+	// is the one made when the freeze ends. Not knowing counts as frozen;
+	// the sweep asks again.
+	f, frozen, err := h.frozen(ctx, p, h.d.Now())
+	if err != nil {
+		log.Warn().Err(err).Msg("the freeze could not be read: not dispatching yet, the sweep retries")
+		return
+	}
+	if frozen {
+		h.holdForFreeze(ctx, r, p, &f)
+		return
+	}
 	drift, err := recheck()
 	if err != nil {
 		h.recheckFailed(ctx, r, p, err, log)
@@ -110,7 +122,12 @@ const recheckBound = 15 * time.Minute
 // approved.
 func (h *Handler) recheckFailed(ctx context.Context, r *release.Release, p *config.Pipeline, err error, log zerolog.Logger) {
 	now := h.d.Now()
-	if since := now.Sub(approvedAt(r)); since < recheckBound {
+	// A release held by a freeze is checked from when the freeze ended.
+	from := approvedAt(r)
+	if r.FrozenUntil.After(from) {
+		from = r.FrozenUntil
+	}
+	if since := now.Sub(from); since < recheckBound {
 		log.Warn().Err(err).Dur("since_approval", since).Msg("drift check could not read Kosli: keeping the release approved, the sweep retries")
 		if !r.RecheckFailedAt.IsZero() {
 			return
@@ -120,7 +137,7 @@ func (h *Handler) recheckFailed(ctx context.Context, r *release.Release, p *conf
 			return // moved or marked elsewhere meanwhile: whoever did tells the thread
 		}
 		h.reply(ctx, next, fmt.Sprintf(":hourglass: Approved, but Kosli cannot be read to check that %s and %s still run what was approved. "+
-			"The approvals stand; I try again until %s and dispatch when Kosli answers.", esc(p.From), esc(p.To), slackDate(approvedAt(r).Add(recheckBound))))
+			"The approvals stand; I try again until %s and dispatch when Kosli answers.", esc(p.From), esc(p.To), slackDate(from.Add(recheckBound))))
 		return
 	}
 	log.Error().Err(err).Msg("drift check failed past its bound: not dispatching")

@@ -39,11 +39,18 @@ func (h *Handler) findRelease(ctx context.Context, p *config.Pipeline, id string
 }
 
 func (h *Handler) status(ctx context.Context, inv *invocation, p *config.Pipeline, id string) error {
+	var b strings.Builder
+	if f := h.freezeFor(ctx, p); f != nil {
+		b.WriteString(freezeLine(p.Name, f) + "\n")
+	}
 	r, err := h.findRelease(ctx, p, id)
+	var refusal *refusalError
+	if errors.As(err, &refusal) && b.Len() > 0 {
+		return &refusalError{b.String() + refusal.text}
+	}
 	if err != nil {
 		return err
 	}
-	var b strings.Builder
 	fmt.Fprintf(&b, "%s *Release `%s`* (%s → %s): *%s*\n", stateEmoji[r.State], r.ID, p.From, p.To, upperFirst(stateLine(r, h.d.Now())))
 	fmt.Fprintf(&b, "Proposed by <@%s> %s; manifest `%s`.\n", r.Proposer, slackDate(r.CreatedAt), r.ManifestDigest)
 	if len(r.Approvals) > 0 {
@@ -80,11 +87,14 @@ func (h *Handler) list(ctx context.Context, inv *invocation, p *config.Pipeline)
 	if err != nil {
 		return err
 	}
+	var b strings.Builder
+	if f := h.freezeFor(ctx, p); f != nil {
+		b.WriteString(freezeLine(p.Name, f) + "\n")
+	}
 	if len(list) == 0 {
-		h.ephemeral(ctx, inv, fmt.Sprintf("Pipeline `%s` has no releases yet.", p.Name))
+		h.ephemeral(ctx, inv, b.String()+fmt.Sprintf("Pipeline `%s` has no releases yet.", p.Name))
 		return nil
 	}
-	var b strings.Builder
 	fmt.Fprintf(&b, "*Recent releases of `%s`*\n", p.Name)
 	for _, r := range list {
 		fmt.Fprintf(&b, "%s `%s` %s, proposed by <@%s> <!date^%d^{date_short_pretty}|%s>\n", stateEmoji[r.State], r.ID, r.State.Label(), r.Proposer,

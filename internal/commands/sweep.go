@@ -35,11 +35,16 @@ func (h *Handler) Sweep(ctx context.Context) {
 			}
 			continue
 		}
-		if r.State == release.Approved && len(r.History) > 0 && now.Sub(r.History[len(r.History)-1].At) > resumeAfter {
+		held := !r.FrozenUntil.IsZero() // by a freeze, which may have ended or been lifted
+		if r.State == release.Approved && len(r.History) > 0 && (held || now.Sub(r.History[len(r.History)-1].At) > resumeAfter) {
 			// Approved but never dispatched: whoever approved it went away
-			// between the two. ship is safe to repeat: its move is a
-			// compare-and-set and the dispatch itself is guarded.
-			h.d.Logger.Warn().Str("release_id", r.ID).Msg("resuming an approved release that was never dispatched")
+			// between the two, or a freeze holds it (ship holds it again
+			// while the freeze lasts, and ships it once it has ended). ship
+			// is safe to repeat: its move is a compare-and-set and the
+			// dispatch itself is guarded.
+			if !held {
+				h.d.Logger.Warn().Str("release_id", r.ID).Msg("resuming an approved release that was never dispatched")
+			}
 			h.ship(ctx, r, p, h.d.Logger.With().Str("release_id", r.ID).Logger())
 			continue
 		}

@@ -111,6 +111,9 @@ type Release struct {
 	// RecheckFailedAt is when the drift re-check before dispatch first could
 	// not read Kosli; zero while it has not failed. The thread is told once.
 	RecheckFailedAt time.Time `json:"recheck_failed_at,omitzero"`
+	// FrozenUntil is, for an approved release held by a freeze, when the
+	// freeze was to end when the thread was last told; zero if none held it.
+	FrozenUntil time.Time `json:"frozen_until,omitzero"`
 	// Details holds what later work needs and the store does not read.
 	Details json.RawMessage `json:"details,omitempty"`
 
