@@ -111,6 +111,8 @@ func TestReleaseManifest(t *testing.T) {
 			[]string{"/createdAt: '2025-02-30T08:15:00Z' is not valid date-time"}},
 		{"uri format", func(doc map[string]any) { doc["evidence"].(map[string]any)["trailUrl"] = "/relative" },
 			[]string{"/evidence/trailUrl: '/relative' is not valid uri"}},
+		{"rollbackOf is a release id", func(doc map[string]any) { doc["rollbackOf"] = "prod 1" },
+			[]string{"/rollbackOf: 'prod 1' does not match pattern"}},
 		{"several, sorted by pointer", func(doc map[string]any) {
 			doc["releaseId"] = "-"
 			doc["digest"] = "sha256:ABC"

@@ -145,6 +145,9 @@ type BreakGlass struct {
 type Approvals struct {
 	// Required is how many distinct approvals a release needs, 1 to MaxRequired.
 	Required int
+	// RollbackRequired is how many a rollback needs, 1 to MaxRequired; the
+	// same as Required unless configured.
+	RollbackRequired int
 	// Approvers are the users and user groups who may approve; never empty, no duplicates.
 	Approvers []Approver
 	// AllowSelfApproval lets the proposer approve their own release.

@@ -62,6 +62,7 @@ type (
 	}
 	rawApprovals struct {
 		Required          yaml.Node   `yaml:"required"`
+		RollbackRequired  yaml.Node   `yaml:"rollback_required"`
 		Approvers         []yaml.Node `yaml:"approvers"`
 		AllowSelfApproval yaml.Node   `yaml:"allow_self_approval"`
 		ExpireAfter       yaml.Node   `yaml:"expire_after"`

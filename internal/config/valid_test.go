@@ -68,9 +68,10 @@ func TestValidMinimalTakesDefaults(t *testing.T) {
 		Pipelines: []*config.Pipeline{{
 			Name: "prod", From: "aws-beta", To: "aws-prod", Channel: "C0123456789",
 			Approvals: config.Approvals{
-				Required:    1,
-				Approvers:   []config.Approver{{UserID: "U0123ABCD"}},
-				ExpireAfter: config.Duration(24 * time.Hour),
+				Required:         1,
+				RollbackRequired: 1,
+				Approvers:        []config.Approver{{UserID: "U0123ABCD"}},
+				ExpireAfter:      config.Duration(24 * time.Hour),
 			},
 			Evidence: config.Evidence{Flow: "prod-release", Timeout: config.DefaultEvidenceTimeout},
 			Verify:   config.Verify{Timeout: config.Duration(15 * time.Minute)},
@@ -94,6 +95,7 @@ func TestValidFullSetsEveryField(t *testing.T) {
 			Name: "prod", From: "aws-beta", To: "aws-prod", Channel: "C0123456789",
 			Approvals: config.Approvals{
 				Required:          2,
+				RollbackRequired:  1,
 				Approvers:         []config.Approver{{Handle: "release-managers"}, {UserID: "U0123ABCD"}, {UserID: "W0456EFGH"}},
 				AllowSelfApproval: true,
 				ExpireAfter:       config.Duration(7 * 24 * time.Hour),
@@ -117,7 +119,7 @@ func TestValidFullSetsEveryField(t *testing.T) {
 		}, {
 			Name: "staging", From: "aws-dev", To: "aws-beta", Channel: "G0123456789",
 			Approvals: config.Approvals{
-				Required: 1, Approvers: []config.Approver{{Handle: "qa.team_1"}}, ExpireAfter: config.Duration(24 * time.Hour),
+				Required: 1, RollbackRequired: 1, Approvers: []config.Approver{{Handle: "qa.team_1"}}, ExpireAfter: config.Duration(24 * time.Hour),
 			},
 			Evidence: config.Evidence{Flow: "staging-release", Timeout: config.DefaultEvidenceTimeout},
 			Workflow: &config.Workflow{

@@ -153,10 +153,26 @@ func (v *validator) approvals(r *rawApprovals, path string) Approvals {
 			a.Required = n
 		}
 	}
+	a.RollbackRequired = a.Required
+	if n, line, ok := v.integer(&r.RollbackRequired, path+".rollback_required"); ok {
+		switch {
+		case n < 1:
+			v.p.add(line, path+".rollback_required", "must be at least 1 (a rollback that must ship at once is a break-glass release)")
+		case n > MaxRequired:
+			v.p.add(line, path+".rollback_required", "must be at most "+strconv.Itoa(MaxRequired))
+		default:
+			a.RollbackRequired = n
+		}
+	}
 	a.Approvers = v.approvers(r.Approvers, path, "approvers")
-	if users := len(a.Approvers); users > 0 && users < a.Required && !hasHandle(a.Approvers) {
-		v.p.add(v.line(path+".required"), path+".required",
-			fmt.Sprintf("must be at most %d, the number of users in approvers (it lists no user group)", users))
+	for _, k := range []struct {
+		key string
+		n   int
+	}{{"required", a.Required}, {"rollback_required", a.RollbackRequired}} {
+		if users := len(a.Approvers); users > 0 && users < k.n && !hasHandle(a.Approvers) && v.present(path+"."+k.key) {
+			v.p.add(v.line(path+"."+k.key), path+"."+k.key,
+				fmt.Sprintf("must be at most %d, the number of users in approvers (it lists no user group)", users))
+		}
 	}
 	a.AllowSelfApproval = v.boolean(&r.AllowSelfApproval, path+".allow_self_approval")
 	a.ExpireAfter = v.duration(&r.ExpireAfter, path+".expire_after", a.ExpireAfter)

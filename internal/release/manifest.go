@@ -27,11 +27,14 @@ const ArtifactTypeDockerImage = "docker-image"
 // was approved is exactly what ships. The JSON form is described by
 // schema/release-manifest.schema.json.
 type Manifest struct {
-	SchemaVersion string              `json:"schemaVersion"`
-	ReleaseID     string              `json:"releaseId"`
-	Pipeline      string              `json:"pipeline"`
-	Source        EnvironmentSnapshot `json:"source"`
-	Target        EnvironmentSnapshot `json:"target"`
+	SchemaVersion string `json:"schemaVersion"`
+	ReleaseID     string `json:"releaseId"`
+	// RollbackOf is, on a rollback only, the release it rolls back; its
+	// Source is then the target's snapshot that release was planned against.
+	RollbackOf string              `json:"rollbackOf,omitempty"`
+	Pipeline   string              `json:"pipeline"`
+	Source     EnvironmentSnapshot `json:"source"`
+	Target     EnvironmentSnapshot `json:"target"`
 	// CreatedAt is when the release was proposed, UTC, whole seconds.
 	CreatedAt time.Time          `json:"createdAt"`
 	Proposer  Proposer           `json:"proposer"`
@@ -99,7 +102,9 @@ type ManifestEvidence struct {
 
 // ManifestMeta is what a manifest holds beside the plan.
 type ManifestMeta struct {
-	ReleaseID, Pipeline      string
+	ReleaseID, Pipeline string
+	// RollbackOf is the release a rollback rolls back, "" for any other release.
+	RollbackOf               string
 	CreatedAt                time.Time
 	ProposerID, ProposerName string
 	// Evidence is the release's trail: its Flow, Trail and URL go into the manifest.
@@ -128,6 +133,7 @@ func NewManifest(p *Plan, meta ManifestMeta) (*Manifest, error) {
 	m := &Manifest{
 		SchemaVersion: ManifestSchemaVersion,
 		ReleaseID:     meta.ReleaseID,
+		RollbackOf:    meta.RollbackOf,
 		Pipeline:      meta.Pipeline,
 		Source:        EnvironmentSnapshot{Environment: p.Source.Environment, SnapshotID: p.Source.ID, SnapshotURL: source},
 		Target:        EnvironmentSnapshot{Environment: p.Target.Environment, SnapshotID: p.Target.ID, SnapshotURL: target},
