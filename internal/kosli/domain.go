@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -48,6 +49,40 @@ func unknownArtifact(err error) bool {
 	}
 	m := strings.ToLower(api.Message)
 	return strings.Contains(m, "does not exist") && (strings.Contains(m, "artifact") || strings.Contains(m, "fingerprint"))
+}
+
+// NoSnapshotError is Kosli's answer to a snappish naming a snapshot it does
+// not have, such as aws-prod#12 in an environment with fewer snapshots.
+type NoSnapshotError struct {
+	// Snappish is the snapshot as Kosli resolved it, e.g. "aws-prod#12".
+	Snappish string
+	err      error
+}
+
+func (e *NoSnapshotError) Error() string {
+	return "Kosli has no snapshot " + e.Snappish + ": " + e.err.Error()
+}
+
+// Unwrap gives the *APIError.
+func (e *NoSnapshotError) Unwrap() error { return e.err }
+
+// missingSnapshotMessage is Kosli's sentence for a snapshot index it does
+// not have (kosli-dev/cli cmd/kosli/getSnapshot_test.go, diffSnapshots_test.go:
+// "Org: 'x'. Snapshot 'env#23' resolves to 'env#23'. len(snapshots) == 3.
+// Indexes are 1-based"). Like unknownArtifact's, it is only a sentence.
+var missingSnapshotMessage = regexp.MustCompile(`Snapshot '[^']*' resolves to '([^']*)'\. len\(snapshots\) == \d+`)
+
+// noSnapshot recognises that sentence in a 400 or 404, here and nowhere else.
+func noSnapshot(err error) error {
+	var api *APIError
+	if !errors.As(err, &api) || (api.Status != http.StatusNotFound && api.Status != http.StatusBadRequest) {
+		return err
+	}
+	m := missingSnapshotMessage.FindStringSubmatch(api.Message)
+	if m == nil {
+		return err
+	}
+	return &NoSnapshotError{Snappish: m[1], err: err}
 }
 
 // failures says why an assertion fails, in the words `kosli assert artifact`

@@ -33,7 +33,7 @@ func (c *Client) EnvDiff(ctx context.Context, snappish1, snappish2 string) (rele
 	}
 	data, _, err := c.do(ctx, k)
 	if err != nil {
-		return release.Diff{}, c.nameMissingEnv(err, envOf(snappish1), envOf(snappish2))
+		return release.Diff{}, noSnapshot(c.nameMissingEnv(err, envOf(snappish1), envOf(snappish2)))
 	}
 	d, err := release.ParseDiff(data)
 	if err != nil {

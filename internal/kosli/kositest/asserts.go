@@ -103,6 +103,10 @@ func (s *Server) serveAssert(w http.ResponseWriter, r *http.Request, fp string) 
 			return
 		}
 	}
+	if s.forgotten[fp] {
+		writeMessage(w, http.StatusNotFound, fmt.Sprintf("Artifact with fingerprint '%s' does not exist in organization '%s'", fp, s.org))
+		return
+	}
 	v, ok := s.verdicts[verdictKey{fp, env}]
 	if names := s.policyNames(env, policies); !ok && len(names) > 0 {
 		if base, known := s.defaultVerdict(fp, env); known {
@@ -269,6 +273,24 @@ func (s *Server) flowOf(fp string) string {
 		}
 	}
 	return ""
+}
+
+// ForgetArtifact makes Kosli no longer know the artifact with fingerprint
+// fp, though old snapshots still list it (an artifact whose flow was
+// archived, say: `kosli archive flow` keeps the data but hides it,
+// kosli-dev/cli cmd/kosli/archiveFlow.go). An assert of it then answers
+// Kosli's "Artifact with fingerprint '…' does not exist" (the CLI's
+// assertArtifact_test.go), and the env-diff and snapshots show it as an
+// artifact without provenance, flow and commit_url null (reference/kosli-api.md,
+// "flow and commit_url are empty or null for an artifact with no provenance").
+// That both follow from forgetting is *inferred*.
+func (s *Server) ForgetArtifact(fp string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.forgotten == nil {
+		s.forgotten = map[string]bool{}
+	}
+	s.forgotten[fp] = true
 }
 
 // ClearVerdict drops the verdict set for fingerprint in environment, so that

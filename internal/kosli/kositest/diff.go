@@ -58,7 +58,15 @@ func (s *Server) serveEnvDiff(w http.ResponseWriter, r *http.Request) {
 		snaps[i] = e.snapshots[idx]
 		ids[i] = fmt.Sprintf("%s#%d", name, snaps[i].index)
 	}
-	writeJSON(w, http.StatusOK, computeDiff(ids, snaps))
+	doc := computeDiff(ids, snaps)
+	for _, l := range [][]diffArtifact{doc.Snappish1.Artifacts, doc.Snappish2.Artifacts, doc.Changed.Artifacts, doc.NotChanged.Artifacts} {
+		for i := range l {
+			if s.forgotten[l[i].Fingerprint] {
+				l[i].Flow, l[i].CommitURL = nil, nil
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, doc)
 }
 
 // splitSnappish splits "env", "env#N", "env~N" into the environment and a

@@ -187,7 +187,7 @@ func TestEnvDiffErrors(t *testing.T) {
 		{"unknown env", "beta", "aws-nowhere", 404, "Environment named 'aws-nowhere' does not exist for organization 'cyber-dojo'"},
 		{"empty snappish", "", "beta", 400, "Bad snappish "},
 		{"no snapshot", "empty", "beta", 400, "Environment 'empty' has no snapshots"},
-		{"no such snapshot", "beta#9", "beta", 404, "Snapshot beta#9 does not exist"},
+		{"no such snapshot", "beta#9", "beta", 404, "Org: 'cyber-dojo'. Snapshot 'beta#9' resolves to 'beta#9'. len(snapshots) == 1. Indexes are 1-based"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			status, body := envDiff(t, srv, c.s1, c.s2)

@@ -78,6 +78,8 @@ type Server struct {
 	policies     map[string]*policy
 	envPolicies  map[string][]string
 	conflicts    map[string]*conflict
+	// forgotten are fingerprints Kosli no longer knows (ForgetArtifact).
+	forgotten map[string]bool
 
 	kit *fakekit.Kit[Route, Request]
 }

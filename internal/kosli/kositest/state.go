@@ -187,6 +187,9 @@ func (s *Server) snapshotJSON(e *environment, i int) map[string]any {
 		for _, t := range a.Started {
 			created = append(created, t.Unix())
 		}
+		if s.forgotten[a.Fingerprint] {
+			a.Flow, a.CommitURL = "", ""
+		}
 		commit := commitOf(a.CommitURL)
 		reasons := []string{}
 		if !a.Compliant {
@@ -256,14 +259,14 @@ func (s *Server) find(env, expr string) (e *environment, i, status int, msg stri
 	if len(e.snapshots) == 0 {
 		return nil, 0, http.StatusBadRequest, fmt.Sprintf("Environment '%s' has no snapshots", e.name)
 	}
-	if i, msg = resolve(e, expr); msg != "" {
+	if i, msg = resolve(s.org, e, expr); msg != "" {
 		return nil, 0, http.StatusNotFound, msg
 	}
 	return e, i, 0, ""
 }
 
 // resolve finds the snapshot an expression names; the message says why none.
-func resolve(e *environment, expr string) (int, string) {
+func resolve(org string, e *environment, expr string) (int, string) {
 	var (
 		n   int
 		err error
@@ -294,7 +297,12 @@ func resolve(e *environment, expr string) (int, string) {
 			return i, ""
 		}
 	}
-	return 0, fmt.Sprintf("Snapshot %s#%d does not exist", e.name, n)
+	// Kosli's words, from kosli-dev/cli cmd/kosli/getSnapshot_test.go
+	// ("getting non-existing snapshot fails"): "Org: 'docs-cmd-test-user'.
+	// Snapshot 'get-snapshot-env#23' resolves to 'get-snapshot-env#23'.
+	// len(snapshots) == 3. Indexes are 1-based".
+	return 0, fmt.Sprintf("Org: '%s'. Snapshot '%s%s' resolves to '%s#%d'. len(snapshots) == %d. Indexes are 1-based",
+		org, e.name, expr, e.name, n, len(e.snapshots))
 }
 
 func noSuchEnv(env, org string) string {
