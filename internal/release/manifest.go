@@ -40,9 +40,19 @@ type Manifest struct {
 	Proposer  Proposer           `json:"proposer"`
 	Artifacts []ManifestArtifact `json:"artifacts"`
 	Evidence  ManifestEvidence   `json:"evidence"`
+	// BreakGlass is set on an emergency release, for whoever audits it.
+	BreakGlass *ManifestBreakGlass `json:"breakGlass,omitempty"`
 	// SealedDigest is the digest Seal recorded: "sha256:" and hex. It is
 	// written as "digest" and left out of what it hashes.
 	SealedDigest string `json:"digest"`
+}
+
+// ManifestBreakGlass records that a release was a break-glass one: why,
+// who asked for it, and when its review after the fact is due.
+type ManifestBreakGlass struct {
+	Reason      string    `json:"reason"`
+	RequestedBy string    `json:"requestedBy"`
+	ReviewDue   time.Time `json:"reviewDue"`
 }
 
 // EnvironmentSnapshot is one environment as Kosli saw it at proposal time.
@@ -109,6 +119,8 @@ type ManifestMeta struct {
 	ProposerID, ProposerName string
 	// Evidence is the release's trail: its Flow, Trail and URL go into the manifest.
 	Evidence Evidence
+	// BreakGlass is set for an emergency release.
+	BreakGlass *ManifestBreakGlass
 }
 
 // NewManifest freezes a plan into a sealed manifest that follows the schema.
@@ -141,6 +153,9 @@ func NewManifest(p *Plan, meta ManifestMeta) (*Manifest, error) {
 		Proposer:      Proposer{SlackUserID: meta.ProposerID, Name: meta.ProposerName},
 		Artifacts:     make([]ManifestArtifact, 0, len(p.Promotions)),
 		Evidence:      ManifestEvidence{KosliFlow: meta.Evidence.Flow, KosliTrail: meta.Evidence.Trail, TrailURL: meta.Evidence.URL},
+	}
+	if bg := meta.BreakGlass; bg != nil {
+		m.BreakGlass = &ManifestBreakGlass{Reason: bg.Reason, RequestedBy: bg.RequestedBy, ReviewDue: bg.ReviewDue.UTC().Truncate(time.Second)}
 	}
 	for i := range p.Promotions {
 		a, err := manifestArtifact(&p.Promotions[i])

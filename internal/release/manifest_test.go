@@ -533,3 +533,45 @@ func TestVerifyManifestRules(t *testing.T) {
 		})
 	}
 }
+
+// A break-glass release's manifest records why, who and the review's due
+// time; it follows the schema and its digest covers them.
+func TestManifestRecordsBreakGlass(t *testing.T) {
+	meta := exampleMeta()
+	meta.BreakGlass = &ManifestBreakGlass{Reason: "login is down", RequestedBy: "U0ALICE0001", ReviewDue: meta.CreatedAt.Add(24*time.Hour + 500*time.Millisecond)}
+	m, err := NewManifest(fixturePlan(t, "4.json"), meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := m.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := VerifyManifest(data)
+	if err != nil {
+		t.Fatalf("verify: %v\n%s", err, data)
+	}
+	if got.BreakGlass == nil || got.BreakGlass.Reason != "login is down" || !got.BreakGlass.ReviewDue.Equal(meta.CreatedAt.Add(24*time.Hour).UTC().Truncate(time.Second)) {
+		t.Errorf("break glass %+v", got.BreakGlass)
+	}
+	plain, err := NewManifest(fixturePlan(t, "4.json"), exampleMeta())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.SealedDigest == m.SealedDigest || strings.Contains(string(mustMarshal(t, plain)), "breakGlass") {
+		t.Error("the break-glass record is not part of the sealed content, or appears on a normal release")
+	}
+	tampered := strings.Replace(string(data), "login is down", "routine", 1)
+	if _, err := VerifyManifest([]byte(tampered)); err == nil {
+		t.Error("a changed reason verifies")
+	}
+}
+
+func mustMarshal(t *testing.T, m *Manifest) []byte {
+	t.Helper()
+	data, err := m.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}

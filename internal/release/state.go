@@ -114,6 +114,8 @@ type Release struct {
 	// FrozenUntil is, for an approved release held by a freeze, when the
 	// freeze was to end when the thread was last told; zero if none held it.
 	FrozenUntil time.Time `json:"frozen_until,omitzero"`
+	// BreakGlass is set on an emergency release; nil on any other.
+	BreakGlass *BreakGlass `json:"break_glass,omitempty"`
 	// Details holds what later work needs and the store does not read.
 	Details json.RawMessage `json:"details,omitempty"`
 
