@@ -10,6 +10,7 @@ import (
 // TestConfigCheck: `bot config check FILE` needs no environment; it exits 0
 // on a valid file and 2 on an invalid one, with the file, line and field.
 func TestConfigCheck(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	write := func(name, body string) string {
 		p := filepath.Join(dir, name)

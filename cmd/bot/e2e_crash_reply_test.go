@@ -89,6 +89,7 @@ func (b *shipBot) child(replica string) *exec.Cmd {
 // process takes the run over once the dead one's claims lapse: every
 // artifact gets exactly one reply.
 func TestCrashWhileALegReplyIsInFlight(t *testing.T) {
+	t.Parallel()
 	for name, after := range map[string]bool{"the post is lost": false, "the post landed": true} {
 		t.Run(name, func(t *testing.T) {
 			b := startShip(t, "gen:15", githubtest.Workflow{Duration: 400 * time.Millisecond, Legs: map[string]githubtest.Leg{

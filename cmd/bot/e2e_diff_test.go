@@ -25,6 +25,7 @@ func channelMessages(st *slacktest.State) []slacktest.Message {
 }
 
 func TestServeDiff(t *testing.T) {
+	t.Parallel()
 	b := startBot(t, "2")
 	b.command(alice, releaseChannel, "diff")
 	b.waitFor("the diff", func(st *slacktest.State) bool { return len(channelMessages(st)) == 1 })
@@ -97,6 +98,7 @@ func get(t *testing.T, url string) string {
 }
 
 func TestServeCommandsThatAnswerThePersonOnly(t *testing.T) {
+	t.Parallel()
 	b := startBot(t, "2")
 	b.command(alice, otherChannel, "diff")
 	b.ephemeral(otherChannel, alice, "No pipeline is configured for this channel")
@@ -112,6 +114,7 @@ func TestServeCommandsThatAnswerThePersonOnly(t *testing.T) {
 }
 
 func TestServeDuplicateDeliveryAnsweredOnce(t *testing.T) {
+	t.Parallel()
 	b := startBot(t, "2")
 	id := b.command(alice, releaseChannel, "diff")
 	if err := b.slack.Redeliver(id); err != nil {
@@ -135,6 +138,7 @@ func TestServeDuplicateDeliveryAnsweredOnce(t *testing.T) {
 }
 
 func TestServeDisconnectMidCommandLosesNothing(t *testing.T) {
+	t.Parallel()
 	b := startBot(t, "2")
 	b.kosli.Script(kositest.RouteEnvDiff, kositest.Response{PassThrough: true, Delay: 500 * time.Millisecond})
 	b.command(alice, releaseChannel, "diff")
@@ -146,6 +150,7 @@ func TestServeDisconnectMidCommandLosesNothing(t *testing.T) {
 }
 
 func TestServeHonoursSlackRateLimit(t *testing.T) {
+	t.Parallel()
 	b := startBot(t, "2")
 	b.slack.RateLimit("chat.postMessage", 1, time.Second)
 	b.command(alice, releaseChannel, "diff")
@@ -161,6 +166,7 @@ func TestServeHonoursSlackRateLimit(t *testing.T) {
 }
 
 func TestServeKosliErrorThenSuccess(t *testing.T) {
+	t.Parallel()
 	b := startBot(t, "2")
 	b.kosli.FailNext(kositest.RouteEnvDiff, 1, 500)
 	b.command(alice, releaseChannel, "diff")
@@ -171,6 +177,7 @@ func TestServeKosliErrorThenSuccess(t *testing.T) {
 }
 
 func TestServeKosliHangingTellsThePersonAndAcksStay(t *testing.T) {
+	t.Parallel()
 	b := startBot(t, "2", func(o *serveOptions) { o.KosliTimeout = 700 * time.Millisecond })
 	b.kosli.Script(kositest.AnyRoute, kositest.Hang(), kositest.Hang(), kositest.Hang(), kositest.Hang(), kositest.Hang(), kositest.Hang(), kositest.Hang(), kositest.Hang())
 	b.command(alice, releaseChannel, "diff")
@@ -192,6 +199,7 @@ func TestServeKosliHangingTellsThePersonAndAcksStay(t *testing.T) {
 }
 
 func TestServeSIGTERMFinishesTheCommandInFlight(t *testing.T) {
+	t.Parallel()
 	b := startBot(t, "2")
 	b.kosli.Script(kositest.RouteEnvDiff, kositest.Response{PassThrough: true, Delay: 700 * time.Millisecond})
 	b.command(alice, releaseChannel, "diff")
@@ -206,6 +214,7 @@ func TestServeSIGTERMFinishesTheCommandInFlight(t *testing.T) {
 // hanging Kosli and the queue full, a further command is acked at once and
 // its author told to try again; nothing blocks the loop.
 func TestServeBusyAnswersInsteadOfBlocking(t *testing.T) {
+	t.Parallel()
 	b := startBot(t, "2", func(o *serveOptions) { o.Workers, o.Queue, o.KosliTimeout = 1, 1, 3*time.Second })
 	b.kosli.Script(kositest.AnyRoute, kositest.Hang(), kositest.Hang(), kositest.Hang(), kositest.Hang())
 	b.command(alice, releaseChannel, "diff") // the worker
@@ -221,6 +230,7 @@ func TestServeBusyAnswersInsteadOfBlocking(t *testing.T) {
 }
 
 func TestServeNotInChannelSaysInviteMe(t *testing.T) {
+	t.Parallel()
 	b := startBot(t, "2")
 	b.slack.SetBotMember(releaseChannel, false)
 	b.command(alice, releaseChannel, "diff")
@@ -268,6 +278,7 @@ func serveWith(t *testing.T, bot, app string, seed func(*kositest.Server)) (fs *
 // TestServeStopsOnARejectedAppToken: Slack refusing the app-level token is
 // fatal and says so; it is not retried forever.
 func TestServeStopsOnARejectedAppToken(t *testing.T) {
+	t.Parallel()
 	const revoked = "xapp-revoked-token-789"
 	_, logs, _, err := serveWithTokens(t, botToken, revoked)
 	if err == nil || !strings.HasPrefix(err.Error(), "SLACK_APP_TOKEN was refused by Slack's apps.connections.open: ") || !strings.HasSuffix(err.Error(), "invalid_auth") {
@@ -280,6 +291,7 @@ func TestServeStopsOnARejectedAppToken(t *testing.T) {
 // before it listens, naming SLACK_BOT_TOKEN, instead of a /readyz that says
 // ready on the app token alone.
 func TestServeStopsOnARejectedBotToken(t *testing.T) {
+	t.Parallel()
 	const revoked = "xoxb-revoked-token-789"
 	fs, logs, started, err := serveWithTokens(t, revoked, appToken)
 	if err == nil || !strings.Contains(err.Error(), "SLACK_BOT_TOKEN was refused by Slack's auth.test: invalid_auth") {

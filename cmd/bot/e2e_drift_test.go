@@ -53,6 +53,7 @@ func driftReports(st *slacktest.State) []slacktest.Message {
 }
 
 func TestDriftOnDemandAndItsProposeButton(t *testing.T) {
+	t.Parallel()
 	b := startBot(t, "2", withDrift(t, drifttest.NewClock(driftStart), true))
 	b.command(alice, releaseChannel, "drift")
 	var report slacktest.Message
@@ -109,6 +110,7 @@ func TestDriftOnDemandAndItsProposeButton(t *testing.T) {
 }
 
 func TestDriftScheduledOnceAcrossReplicas(t *testing.T) {
+	t.Parallel()
 	clock := drifttest.NewClock(driftStart)
 	b := startBot(t, "2", withDrift(t, clock, true))
 	b.start() // a second replica on the same Redis
@@ -127,6 +129,7 @@ func TestDriftScheduledOnceAcrossReplicas(t *testing.T) {
 }
 
 func TestDriftScheduledKosliFailureThenNextDay(t *testing.T) {
+	t.Parallel()
 	clock := drifttest.NewClock(driftStart)
 	b := startBot(t, "2", withDrift(t, clock, true))
 	b.kosli.FailNext(kositest.RouteEnvDiff, 1, 403)
@@ -150,6 +153,7 @@ func TestDriftScheduledKosliFailureThenNextDay(t *testing.T) {
 }
 
 func TestDriftScheduledQuietWhenEmpty(t *testing.T) {
+	t.Parallel()
 	clock := drifttest.NewClock(driftStart)
 	b := startBot(t, "0", withDrift(t, clock, true))
 	b.schedulers(clock, 1)

@@ -63,6 +63,7 @@ func assertProd(t *testing.T, b *bot, fp string) release.Compliance {
 // the approved release records the decisions before it dispatches, and
 // then Kosli's assert finds every artifact compliant.
 func TestEvidenceApprovalIsWhatTheDeploysGateAsserts(t *testing.T) {
+	t.Parallel()
 	b := startShip(t, "2", githubtest.Workflow{}, shipSetup{})
 	fps := enforced(t, b.bot, "2")
 	for _, fp := range fps {
@@ -128,6 +129,7 @@ func TestEvidenceApprovalIsWhatTheDeploysGateAsserts(t *testing.T) {
 // lacks (GET /controls/{org}/{id} answers 404, kosli-dev/cli
 // cmd/kosli/getControl_test.go) does not start, and is told how to create it.
 func TestEvidenceAMissingControlStopsTheStart(t *testing.T) {
+	t.Parallel()
 	_, _, started, err := serveWith(t, botToken, appToken, func(*kositest.Server) {})
 	if err == nil || started {
 		t.Fatalf("serve started (%v) without the control: %v", started, err)
@@ -143,6 +145,7 @@ func TestEvidenceAMissingControlStopsTheStart(t *testing.T) {
 // reports it, and the release whose decision Kosli then refuses ends as
 // evidence_failed, told once, with nothing dispatched.
 func TestEvidenceAControlDeletedAfterTheStartMakesTheBotUnready(t *testing.T) {
+	t.Parallel()
 	b := startShip(t, "2", githubtest.Workflow{}, shipSetup{}, func(o *serveOptions) { o.ControlsEvery = 50 * time.Millisecond })
 	if !eventually(func() bool { return b.readyz() == 200 }) {
 		t.Fatal("never ready")
@@ -167,6 +170,7 @@ func TestEvidenceAControlDeletedAfterTheStartMakesTheBotUnready(t *testing.T) {
 // of a rejected release is recorded non-compliant, and the same promotions
 // dispatched anyway fail the gate, naming the control.
 func TestEvidenceARejectedReleaseLeavesItsArtifactsNonCompliant(t *testing.T) {
+	t.Parallel()
 	b := startShip(t, "2", githubtest.Workflow{}, shipSetup{})
 	fps := enforced(t, b.bot, "2")
 	b.command(alice, releaseChannel, "propose")
@@ -193,6 +197,7 @@ func TestEvidenceARejectedReleaseLeavesItsArtifactsNonCompliant(t *testing.T) {
 // cannot be recorded; the release stays approved, the thread is told once,
 // and it is dispatched once when Kosli takes the decision.
 func TestEvidenceKosliDownAtTheLastApprovalDelaysTheDispatch(t *testing.T) {
+	t.Parallel()
 	b := startShip(t, "2", githubtest.Workflow{}, shipSetup{})
 	b.command(alice, releaseChannel, "propose")
 	msg := b.releaseMessage()
@@ -217,6 +222,7 @@ func TestEvidenceKosliDownAtTheLastApprovalDelaysTheDispatch(t *testing.T) {
 // evidence.timeout (3s here) the release ends as evidence_failed, and
 // nothing reaches GitHub.
 func TestEvidenceKosliDownPastTheTimeoutDispatchesNothing(t *testing.T) {
+	t.Parallel()
 	b := startShip(t, "2", githubtest.Workflow{}, shipSetup{}, func(o *serveOptions) { o.SweepEvery = 200 * time.Millisecond })
 	b.command(alice, releaseChannel, "propose")
 	msg := b.releaseMessage()
@@ -251,6 +257,7 @@ func decisions(b *bot) int {
 // artifacts asks of Kosli, propose to verified, by endpoint: the figures of
 // the closing note, and a guard against a request added by mistake.
 func TestEvidenceRequestsOfAFiveArtifactRelease(t *testing.T) {
+	t.Parallel()
 	b := startShip(t, "gen:15", githubtest.Workflow{}, shipSetup{})
 	ts := b.proposeAndApprove()
 	b.threadHas(ts, "Release succeeded")
@@ -284,6 +291,7 @@ func TestEvidenceRequestsOfAFiveArtifactRelease(t *testing.T) {
 // proposed and the bot restarts before it is back; the new process delivers
 // the evidence, once.
 func TestEvidenceARestartWithItemsInTheOutbox(t *testing.T) {
+	t.Parallel()
 	b := startBot(t, "2")
 	b.kosli.FailNext(kositest.RouteFlows, 1000, 503)
 	b.command(alice, releaseChannel, "propose")
@@ -314,6 +322,7 @@ func TestEvidenceARestartWithItemsInTheOutbox(t *testing.T) {
 // evidence is still recorded (reporting the artifact into the trail makes
 // Kosli know it).
 func TestEvidenceAnArtifactKosliDoesNotKnow(t *testing.T) {
+	t.Parallel()
 	b := startBot(t, "2")
 	for _, a := range loadFixture(t, "2").Source.Artifacts {
 		if strings.HasPrefix(a.Flow, "web") {

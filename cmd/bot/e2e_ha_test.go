@@ -1,34 +1,33 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/release-bot/release-bot/internal/github/githubtest"
 	"github.com/release-bot/release-bot/internal/slackbot/slacktest"
+	"github.com/release-bot/release-bot/internal/store"
 )
 
 func replica(id string) botOption { return func(o *serveOptions) { o.ReplicaID = id } }
 
-// follower waits for a log line saying which replica follows the run.
-func (b *bot) follower(releaseLine string) string {
+// follower waits until a replica other than not holds the release's follow
+// lease (one holder at a time: store.AcquireLease, key rb:lease:follow:<id>)
+// and returns it.
+func (b *bot) follower(id, not string) string {
 	b.t.Helper()
+	rdb := b.redis.Client(b.t)
+	key := store.DefaultPrefix + "lease:follow:" + id
 	var who string
-	b.waitFor("a replica to follow the run", func(*slacktest.State) bool {
-		for _, line := range strings.Split(b.logs.String(), "\n") {
-			if strings.Contains(line, `"message":"following the release's run"`) && strings.Contains(line, releaseLine) {
-				for _, r := range []string{"r1", "r2"} {
-					if strings.Contains(line, `"owner":"`+r+`"`) {
-						who = r
-					}
-				}
-			}
-		}
-		return who != ""
-	})
+	if !eventually(func() bool {
+		who, _ = rdb.Get(context.Background(), key).Result()
+		return who != "" && who != not
+	}) {
+		b.t.Fatalf("no replica but %q follows release %s (lease holder %q)\nlogs:\n%s", not, id, who, b.logs.String())
+	}
 	return who
 }
 
@@ -38,6 +37,7 @@ func (b *bot) follower(releaseLine string) string {
 // the other at once (its lease is released), with no thread reply twice; a
 // Redis restart mid-release does not stop the release.
 func TestHighAvailability(t *testing.T) {
+	t.Parallel()
 	b := startShip(t, "gen:15", githubtest.Workflow{Duration: 1500 * time.Millisecond, Legs: map[string]githubtest.Leg{
 		"service-00009": {Duration: 6 * time.Second}, "service-00012": {Duration: 6 * time.Second},
 	}}, shipSetup{}, replica("r1"))
@@ -77,7 +77,7 @@ func TestHighAvailability(t *testing.T) {
 	})
 
 	id := releaseID(msg)
-	who := b.follower(`"release_id":"` + id + `"`)
+	who := b.follower(id, "")
 	b.threadHas(msg.TS, ":white_check_mark: *service-00000*")
 
 	// Stop the follower; the other replica must take the run over.
@@ -89,10 +89,9 @@ func TestHighAvailability(t *testing.T) {
 	if err := b.stopInstance(stopped); err != nil {
 		t.Fatal(err)
 	}
-	b.waitFor("the other replica to follow", func(*slacktest.State) bool {
-		return strings.Contains(b.logs.String(), `"owner":"`+other+`","release_id":"`+id+`","message":"following the release's run"`) ||
-			strings.Contains(b.logs.String(), `"release_id":"`+id+`","owner":"`+other+`","message":"following the release's run"`)
-	})
+	if got := b.follower(id, who); got != other {
+		t.Fatalf("release %s is followed by %q, want %q", id, got, other)
+	}
 
 	// Redis restarts while the run goes on.
 	b.redis.Restart(t)
@@ -113,6 +112,7 @@ func TestHighAvailability(t *testing.T) {
 // TestReadinessFollowsRedisAndTheSocket: /readyz is 503 while Redis is down
 // or the Socket Mode connection is lost, and 200 again when they are back.
 func TestReadinessFollowsRedisAndTheSocket(t *testing.T) {
+	t.Parallel()
 	b := startBot(t, "2")
 	if !eventually(func() bool { return b.readyz() == 200 }) {
 		t.Fatal("never ready")

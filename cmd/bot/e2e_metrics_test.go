@@ -42,6 +42,7 @@ func scrape(t *testing.T, b *bot) map[string]float64 {
 // the message refreshes that follow it, the "Working on it…" notice and a
 // look for the run by name vary with timing.
 func TestMetricsAfterOneWholeRelease(t *testing.T) {
+	t.Parallel()
 	b := startShip(t, "2", githubtest.Workflow{}, shipSetup{})
 	ts := b.proposeAndApprove()
 	b.threadHas(ts, "Verified in aws-prod#")

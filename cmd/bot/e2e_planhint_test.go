@@ -12,6 +12,7 @@ import (
 // with "…and N more. The whole list: `bot plan …`"; that command, run where
 // the bot runs (KOSLI_HOST, KOSLI_ORG, KOSLI_API_TOKEN set), prints the plan.
 func TestServeDiffMoreHintIsACommandThatWorks(t *testing.T) {
+	t.Parallel()
 	b := startBot(t, "gen:1500")
 	b.command(alice, releaseChannel, "diff")
 	hint := regexp.MustCompile("…and [0-9]+ more\\. The whole list: `(bot plan [^`]+)`")

@@ -10,6 +10,7 @@ import (
 // shows, after the wait, no run naming the release, it is sent again, once,
 // said in the thread once, and the release ships.
 func TestShipDispatch5xxWithNothingCreatedIsSentAgain(t *testing.T) {
+	t.Parallel()
 	b := startShip(t, "2", githubtest.Workflow{}, shipSetup{})
 	b.gh.Script(githubtest.RouteDispatch, githubtest.Response{Status: 502})
 	ts := b.proposeAndApprove()

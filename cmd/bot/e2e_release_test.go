@@ -162,6 +162,7 @@ func (b *bot) parentBlocks(ts string) []byte {
 func (b *bot) store() *store.Store { return store.New(b.redis.Client(b.t), store.Options{}) }
 
 func TestReleaseProposeApproveDispatch(t *testing.T) {
+	t.Parallel()
 	b := startBot(t, "2")
 	b.command(alice, releaseChannel, "propose")
 	msg := b.releaseMessage()
@@ -235,6 +236,7 @@ func TestReleaseProposeApproveDispatch(t *testing.T) {
 }
 
 func TestReleaseRefusalsAreAnswersNotReleases(t *testing.T) {
+	t.Parallel()
 	b := startBot(t, "blue-green-aws-beta")
 	b.command(alice, releaseChannel, "propose")
 	b.ephemeral(releaseChannel, alice, "No release: the plan is blocked")
@@ -247,6 +249,7 @@ func TestReleaseRefusalsAreAnswersNotReleases(t *testing.T) {
 }
 
 func TestReleaseGateBlocksApproval(t *testing.T) {
+	t.Parallel()
 	b := startBot(t, "2")
 	const web = "337fa91d02fa59729aca2941bbfebf999d1c5ae74b1492a4c99a33a925c7f052"
 	b.kosli.SetVerdict(web, "aws-prod", kositest.Verdict{Compliant: false, Policies: []kositest.PolicyResult{{Name: "prod-policy", FailingRules: []string{"pull-request"}}}})
@@ -291,6 +294,7 @@ func (b *bot) rejectDialog(user, ts string) func(reason string) []byte {
 }
 
 func TestReleaseRejectWithReason(t *testing.T) {
+	t.Parallel()
 	b := startBot(t, "2")
 	b.command(alice, releaseChannel, "propose")
 	msg := b.releaseMessage()
@@ -329,6 +333,7 @@ func TestReleaseRejectWithReason(t *testing.T) {
 }
 
 func TestReleaseDriftBetweenApprovalAndDispatch(t *testing.T) {
+	t.Parallel()
 	b := startBot(t, "2")
 	b.command(alice, releaseChannel, "propose")
 	msg := b.releaseMessage()
@@ -348,6 +353,7 @@ func TestReleaseDriftBetweenApprovalAndDispatch(t *testing.T) {
 }
 
 func TestReleaseRestartBetweenApprovalsKeepsBoth(t *testing.T) {
+	t.Parallel()
 	b := startBot(t, "2")
 	b.command(alice, releaseChannel, "propose")
 	msg := b.releaseMessage()
@@ -359,6 +365,7 @@ func TestReleaseRestartBetweenApprovalsKeepsBoth(t *testing.T) {
 }
 
 func TestReleaseExpires(t *testing.T) {
+	t.Parallel()
 	b := startBot(t, "2")
 	b.command(alice, releaseChannel, "propose")
 	msg := b.releaseMessage()
@@ -370,6 +377,7 @@ func TestReleaseExpires(t *testing.T) {
 // TestReleaseExpiresWithoutAClick: the sweep ends an expired release and
 // takes its buttons away though nobody clicked.
 func TestReleaseExpiresWithoutAClick(t *testing.T) {
+	t.Parallel()
 	b := startBot(t, "2", func(o *serveOptions) { o.SweepEvery = 100 * time.Millisecond })
 	b.command(alice, releaseChannel, "propose")
 	msg := b.releaseMessage()
@@ -394,6 +402,7 @@ func TestReleaseExpiresWithoutAClick(t *testing.T) {
 // TestReleaseConcurrentApprovalsDispatchOnce: 20 allowed users click at once
 // on two replicas sharing one Redis; exactly one dispatch.
 func TestReleaseConcurrentApprovalsDispatchOnce(t *testing.T) {
+	t.Parallel()
 	b := startBot(t, "2")
 	var users []string
 	for i := range 20 {
@@ -420,7 +429,19 @@ func TestReleaseConcurrentApprovalsDispatchOnce(t *testing.T) {
 	wg.Wait()
 	b.threadHas(msg.TS, "The release is approved")
 	b.threadHas(msg.TS, "No promotion workflow is configured")
-	time.Sleep(500 * time.Millisecond) // let any late duplicate show itself
+	// Every click is answered before anything is counted: an ephemeral to
+	// the clicker, or its approval in the thread, is the last thing its
+	// handler does, so once all are in no duplicate can come later.
+	b.waitFor("every click to be answered", func(st *slacktest.State) bool {
+		thread := st.Thread(releaseChannel, msg.TS)
+		for _, u := range users {
+			named := func(m slacktest.Message) bool { return strings.Contains(m.Text, "<@"+u+">") }
+			if len(st.Ephemerals(releaseChannel, u)) == 0 && !slices.ContainsFunc(thread, named) {
+				return false
+			}
+		}
+		return true
+	})
 	if n := b.threadCount(msg.TS, "The release is approved"); n != 1 {
 		t.Errorf("%d approval transitions", n)
 	}
@@ -436,6 +457,7 @@ func TestReleaseConcurrentApprovalsDispatchOnce(t *testing.T) {
 // propose; the release says so once, approving goes on, and the outbox
 // records it when Kosli answers, once.
 func TestReleaseEvidenceOutageIsKeptAndRetried(t *testing.T) {
+	t.Parallel()
 	b := startBot(t, "2")
 	b.kosli.FailNext(kositest.RouteTrails, 3, 500)
 	b.command(alice, releaseChannel, "propose")
@@ -458,6 +480,7 @@ func TestReleaseEvidenceOutageIsKeptAndRetried(t *testing.T) {
 // propose posting the message and recording its ts; the click itself says
 // where the parent is, so the approval is still answered in the thread.
 func TestReleaseClickBeforeTheMessageIsRecorded(t *testing.T) {
+	t.Parallel()
 	b := startBot(t, "2")
 	b.command(alice, releaseChannel, "propose")
 	msg := b.releaseMessage()
@@ -475,6 +498,7 @@ func TestReleaseClickBeforeTheMessageIsRecorded(t *testing.T) {
 // moment the message shows can run before propose has recorded its ts; the
 // cancellation still reaches the thread and the parent once the ts is there.
 func TestReleaseCancelBeforeTheMessageIsRecorded(t *testing.T) {
+	t.Parallel()
 	b := startBot(t, "2")
 	b.command(alice, releaseChannel, "propose")
 	msg := b.releaseMessage()
@@ -500,6 +524,7 @@ func TestReleaseCancelBeforeTheMessageIsRecorded(t *testing.T) {
 // TestReleaseListAndWhoMayCancel: /release list shows the pipeline's
 // releases; a guest may not cancel one, its proposer may.
 func TestReleaseListAndWhoMayCancel(t *testing.T) {
+	t.Parallel()
 	b := startBot(t, "2")
 	b.command(alice, releaseChannel, "propose")
 	msg := b.releaseMessage()

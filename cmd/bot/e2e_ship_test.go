@@ -92,6 +92,7 @@ func (b *shipBot) proposeAndApprove() string {
 }
 
 func TestShipSucceedsAndVerifies(t *testing.T) {
+	t.Parallel()
 	b := startShip(t, "2", githubtest.Workflow{}, shipSetup{})
 	ts := b.proposeAndApprove()
 	b.threadHas(ts, "Workflow run <")
@@ -117,6 +118,7 @@ func TestShipSucceedsAndVerifies(t *testing.T) {
 }
 
 func TestShipWithoutRunDetailsFindsTheRunByName(t *testing.T) {
+	t.Parallel()
 	b := startShip(t, "2", githubtest.Workflow{}, shipSetup{})
 	b.gh.SetDispatchMode(githubtest.ModeNoContent)
 	ts := b.proposeAndApprove()
@@ -124,6 +126,7 @@ func TestShipWithoutRunDetailsFindsTheRunByName(t *testing.T) {
 }
 
 func TestShipDispatch5xxIsNotRepeated(t *testing.T) {
+	t.Parallel()
 	b := startShip(t, "2", githubtest.Workflow{}, shipSetup{})
 	b.gh.Script(githubtest.RouteDispatch, githubtest.Response{Status: 502, Process: true})
 	ts := b.proposeAndApprove()
@@ -137,6 +140,7 @@ func TestShipDispatch5xxIsNotRepeated(t *testing.T) {
 // Every dispatch answered 502 with nothing created: it is sent again three
 // times, then the release fails saying so.
 func TestShipNoRunEverAppears(t *testing.T) {
+	t.Parallel()
 	b := startShip(t, "2", githubtest.Workflow{}, shipSetup{})
 	for range 4 {
 		b.gh.Script(githubtest.RouteDispatch, githubtest.Response{Status: 502})
@@ -151,6 +155,7 @@ func TestShipNoRunEverAppears(t *testing.T) {
 }
 
 func TestShipFiveLegsOneFailing(t *testing.T) {
+	t.Parallel()
 	b := startShip(t, "gen:15", githubtest.Workflow{Legs: map[string]githubtest.Leg{"service-00006": {Conclusion: "failure"}}}, shipSetup{})
 	ts := b.proposeAndApprove()
 	b.threadHas(ts, "Release partly failed* (<")
@@ -164,6 +169,7 @@ func TestShipFiveLegsOneFailing(t *testing.T) {
 }
 
 func TestShipRestartMidRunPostsNoReplyTwice(t *testing.T) {
+	t.Parallel()
 	b := startShip(t, "gen:15", githubtest.Workflow{Duration: 400 * time.Millisecond, Legs: map[string]githubtest.Leg{
 		"service-00009": {Duration: 3 * time.Second}, "service-00012": {Duration: 3 * time.Second},
 	}}, shipSetup{})
@@ -179,6 +185,7 @@ func TestShipRestartMidRunPostsNoReplyTwice(t *testing.T) {
 }
 
 func TestShipCancelDuringRun(t *testing.T) {
+	t.Parallel()
 	b := startShip(t, "2", githubtest.Workflow{Duration: 20 * time.Second}, shipSetup{})
 	ts := b.proposeAndApprove()
 	b.threadHas(ts, "Workflow run <")
@@ -192,6 +199,7 @@ func TestShipCancelDuringRun(t *testing.T) {
 }
 
 func TestShipTimeout(t *testing.T) {
+	t.Parallel()
 	b := startShip(t, "2", githubtest.Workflow{Duration: 30 * time.Second}, shipSetup{timeout: "2s"})
 	ts := b.proposeAndApprove()
 	b.threadHas(ts, "longer than 2s")
@@ -199,18 +207,21 @@ func TestShipTimeout(t *testing.T) {
 }
 
 func TestShipVerifyCatchesUpLate(t *testing.T) {
+	t.Parallel()
 	b := startShip(t, "2", githubtest.Workflow{}, shipSetup{late: time.Second})
 	ts := b.proposeAndApprove()
 	b.threadHas(ts, "Verified in aws-prod#")
 }
 
 func TestShipVerifyNever(t *testing.T) {
+	t.Parallel()
 	b := startShip(t, "2", githubtest.Workflow{}, shipSetup{noPromote: true})
 	ts := b.proposeAndApprove()
 	b.threadHas(ts, "Not verified within 3s: aws-prod#")
 }
 
 func TestShipWaitingForReviewers(t *testing.T) {
+	t.Parallel()
 	b := startShip(t, "2", githubtest.Workflow{Wait: 3 * time.Second}, shipSetup{})
 	ts := b.proposeAndApprove()
 	b.threadHas(ts, "waiting for a reviewer")
@@ -221,6 +232,7 @@ func TestShipWaitingForReviewers(t *testing.T) {
 // dispatched (the approving replica died in between) is taken up by the
 // sweep and shipped, once.
 func TestShipResumesAnApprovalWhoseReplicaDied(t *testing.T) {
+	t.Parallel()
 	b := startShip(t, "2", githubtest.Workflow{}, shipSetup{}, func(o *serveOptions) { o.SweepEvery = 100 * time.Millisecond })
 	b.command(alice, releaseChannel, "propose")
 	msg := b.releaseMessage()

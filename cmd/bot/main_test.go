@@ -6,6 +6,7 @@ import (
 )
 
 func TestMainWithoutACommandIsAUsageError(t *testing.T) {
+	t.Parallel()
 	got := runCLI(t, "", noEnv)
 	if got.code != exitUsage || !strings.Contains(got.stder, "Usage:") || got.stdout != "" {
 		t.Fatalf("exit %d, stdout %q, stderr %q; want 2 and the usage on stderr", got.code, got.stdout, got.stder)
@@ -18,6 +19,7 @@ func TestMainWithoutACommandIsAUsageError(t *testing.T) {
 }
 
 func TestMainSandboxFailNamingNoServiceIsAUsageError(t *testing.T) {
+	t.Parallel()
 	got := runCLI(t, "", noEnv, "sandbox", "--fail", "not-a-service", "--listen", "127.0.0.1:0")
 	if got.code != exitUsage || !strings.Contains(got.stder, `--fail "not-a-service" names no service of the sandbox (services: `) ||
 		!strings.Contains(got.stder, "web") {

@@ -11,6 +11,7 @@ import (
 const manifests = "../../internal/release/testdata/manifest"
 
 func TestManifestVerify(t *testing.T) {
+	t.Parallel()
 	example, err := os.ReadFile(filepath.Join(manifests, "example.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -47,6 +48,7 @@ func TestManifestVerify(t *testing.T) {
 }
 
 func TestManifestVerifyBadInput(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cases := []struct {
 		name  string
@@ -79,6 +81,7 @@ func TestManifestVerifyBadInput(t *testing.T) {
 }
 
 func TestManifestHelp(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{{"manifest", "--help"}, {"manifest", "verify", "--help"}} {
 		got := runCLI(t, "", noEnv, args...)
 		if got.code != exitOK || !strings.HasPrefix(got.stdout, "Usage: bot manifest verify FILE") || got.stder != "" {

@@ -31,6 +31,7 @@ func kosliEnv(url string) func(string) string {
 // a conformance fixture prints what the reference prints for that fixture
 // (with the fake's host in the snapshot links).
 func TestPlanFromKosli(t *testing.T) {
+	t.Parallel()
 	fake := kositest.Start(t, "cyber-dojo", kosliToken)
 	data, err := os.ReadFile(filepath.Join(conformance, "diff-snapshots", "2.json"))
 	if err != nil {
@@ -57,6 +58,7 @@ func TestPlanFromKosli(t *testing.T) {
 }
 
 func TestPlanFromKosliFailures(t *testing.T) {
+	t.Parallel()
 	fake := kositest.Start(t, "cyber-dojo", kosliToken)
 	fake.AddEnvironment("aws-prod", "ECS")
 	cases := []struct {

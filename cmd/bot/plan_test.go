@@ -33,6 +33,7 @@ const conformance = "../../testdata/cyber-dojo-promotions"
 // point and compares stdout, stderr and the exit status byte for byte with
 // what cyber-dojo's own promotion script produces.
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	diffs, err := filepath.Glob(filepath.Join(conformance, "diff-snapshots", "*.json"))
 	if err != nil || len(diffs) != 11 {
 		t.Fatalf("want the 11 conformance fixtures, found %d (%v)", len(diffs), err)
@@ -66,6 +67,7 @@ func TestConformance(t *testing.T) {
 }
 
 func TestPlanReadsStdin(t *testing.T) {
+	t.Parallel()
 	data, err := os.ReadFile(filepath.Join(conformance, "diff-snapshots", "2.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -85,6 +87,7 @@ func TestPlanReadsStdin(t *testing.T) {
 // TestPlanStdinFileOrPipe: stdin redirected from a file is mapped, a pipe is
 // read; both give the fixture's answer byte for byte.
 func TestPlanStdinFileOrPipe(t *testing.T) {
+	t.Parallel()
 	diff := filepath.Join(conformance, "diff-snapshots", "4.json")
 	want, err := os.ReadFile(filepath.Join(conformance, "expected", "4.json"))
 	if err != nil {
@@ -127,6 +130,7 @@ func TestPlanStdinFileOrPipe(t *testing.T) {
 }
 
 func TestPlanBadInput(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	write := func(name, body string) string {
 		p := filepath.Join(dir, name)
@@ -174,6 +178,7 @@ func TestPlanBadInput(t *testing.T) {
 // TestPlanNeedsOrgOnlyToAskKosli: a diff file is planned without an org,
 // with no Kosli links (they would lack the org); asking Kosli needs one.
 func TestPlanNeedsOrgOnlyToAskKosli(t *testing.T) {
+	t.Parallel()
 	got := runCLI(t, "", noEnv, "plan", "--from", "aws-beta", "--to", "aws-prod")
 	if got.code != exitUsage || !strings.Contains(got.stder, "pass --org or set KOSLI_ORG") {
 		t.Fatalf("%+v", got)
@@ -196,6 +201,7 @@ func TestPlanNeedsOrgOnlyToAskKosli(t *testing.T) {
 }
 
 func TestPlanTextAndJSON(t *testing.T) {
+	t.Parallel()
 	diff := filepath.Join(conformance, "diff-snapshots", "new-flow.json")
 	got := runCLI(t, "", noEnv, "plan", "--org", "cyber-dojo", "--diff-file", diff)
 	if got.code != 0 {
@@ -219,6 +225,7 @@ func TestPlanTextAndJSON(t *testing.T) {
 }
 
 func TestUnknownCommand(t *testing.T) {
+	t.Parallel()
 	got := runCLI(t, "", noEnv, "deploy")
 	if got.code != exitUsage || !strings.Contains(got.stder, `unknown command "deploy"`) {
 		t.Fatalf("%+v", got)

@@ -11,6 +11,7 @@ import (
 // TestSandboxTour runs `bot sandbox --tour` through the CLI entry point: the
 // real serve code against every fake, a whole release from diff to verify.
 func TestSandboxTour(t *testing.T) {
+	t.Parallel()
 	var out, errb bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -35,6 +36,7 @@ func TestSandboxTour(t *testing.T) {
 }
 
 func TestSandboxTourReportsAFailedRelease(t *testing.T) {
+	t.Parallel()
 	var out, errb bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

@@ -11,6 +11,7 @@ import (
 )
 
 func TestServeRefusesToStartWithoutWhatItNeeds(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	good := filepath.Join(dir, "bot.yaml")
 	if err := os.WriteFile(good, []byte(e2eConfig), 0o600); err != nil {
@@ -58,6 +59,7 @@ func TestServeRefusesToStartWithoutWhatItNeeds(t *testing.T) {
 // TestSlackAppManifest checks the app manifest against what Slack's schema
 // and the bot need (reference/slack.md).
 func TestSlackAppManifest(t *testing.T) {
+	t.Parallel()
 	data, err := os.ReadFile("../../deploy/slack/manifest.yaml")
 	if err != nil {
 		t.Fatal(err)
