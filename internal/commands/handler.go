@@ -185,8 +185,15 @@ func (h *Handler) command(ctx context.Context, cmd slack.SlashCommand, fromClick
 	case h.d.Releases == nil:
 		err = fmt.Errorf("%w: /release %s", errNotHere, req.Verb)
 	case req.Verb == VerbPropose:
-		if err = h.refuseFrozen(ctx, pipeline, req.BreakGlass); err == nil {
-			err = h.propose(ctx, inv, pipeline, req.Services)
+		if err = h.refuseFrozen(ctx, pipeline, req.BreakGlass); err == nil && req.BreakGlass {
+			err = h.mayBreakGlass(ctx, pipeline, inv.cmd.UserID, inv.cmd.TeamID)
+		}
+		if err == nil {
+			reason := ""
+			if req.BreakGlass {
+				reason = req.Reason
+			}
+			err = h.propose(ctx, inv, pipeline, req.Services, reason)
 		}
 	case req.Verb == VerbFreeze:
 		err = h.freeze(ctx, inv, pipeline, req)

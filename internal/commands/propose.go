@@ -25,7 +25,7 @@ func (e *refusalError) Error() string { return e.text }
 // the evidence and posts the release with its buttons, in phases: plan →
 // manifest → gate → create (which takes the pipeline's lock) → post →
 // evidence.
-func (h *Handler) propose(ctx context.Context, inv *invocation, p *config.Pipeline, services []string) error {
+func (h *Handler) propose(ctx context.Context, inv *invocation, p *config.Pipeline, services []string, breakGlass string) error {
 	plan, err := h.proposablePlan(ctx, p, services)
 	if err != nil {
 		return err
@@ -35,7 +35,7 @@ func (h *Handler) propose(ctx context.Context, inv *invocation, p *config.Pipeli
 	if err != nil {
 		return err
 	}
-	d, err := h.draftManifest(ctx, inv, p, plan, id, now)
+	d, err := h.draftManifest(ctx, inv, p, plan, id, now, breakGlass)
 	if err != nil {
 		return err
 	}
@@ -47,8 +47,15 @@ func (h *Handler) propose(ctx context.Context, inv *invocation, p *config.Pipeli
 	if err != nil {
 		return err
 	}
-	inv.log.Info().Str("release_id", r.ID).Str("digest", r.ManifestDigest).Int("artifacts", len(d.m.Artifacts)).Bool("gate_passed", gate.Passed).Msg("release proposed")
-	return h.postRelease(ctx, inv, ReleaseView{Release: r, Manifest: d.m, Rule: rule, SelfApproval: p.Approvals.AllowSelfApproval, Now: now})
+	inv.log.Info().Str("release_id", r.ID).Str("digest", r.ManifestDigest).Int("artifacts", len(d.m.Artifacts)).Bool("gate_passed", gate.Passed).
+		Bool("break_glass", r.BreakGlass != nil).Msg("release proposed")
+	if err := h.postRelease(ctx, inv, ReleaseView{Release: r, Manifest: d.m, Rule: rule, SelfApproval: p.Approvals.AllowSelfApproval, Now: now}); err != nil {
+		return err
+	}
+	if r.BreakGlass != nil {
+		h.brokeGlass(ctx, r.ID, p)
+	}
+	return nil
 }
 
 // proposablePlan is the pipeline's plan for services, or a refusal: an open
@@ -90,7 +97,7 @@ type draft struct {
 
 // draftManifest seals the plan into release id's manifest and the
 // workflow's inputs; a plan that cannot become either is a refusal.
-func (h *Handler) draftManifest(ctx context.Context, inv *invocation, p *config.Pipeline, plan *release.Plan, id string, now time.Time) (*draft, error) {
+func (h *Handler) draftManifest(ctx context.Context, inv *invocation, p *config.Pipeline, plan *release.Plan, id string, now time.Time, breakGlass string) (*draft, error) {
 	proposerName := inv.cmd.UserName
 	if h.d.People != nil {
 		if u, err := h.d.People.User(ctx, inv.cmd.UserID); err == nil && u.RealName != "" {
@@ -98,9 +105,13 @@ func (h *Handler) draftManifest(ctx context.Context, inv *invocation, p *config.
 		}
 	}
 	d := &draft{ev: release.Evidence{Flow: p.Evidence.Flow, Trail: id, URL: h.d.Links.Trail(p.Evidence.Flow, id), Control: p.Evidence.Control}}
-	m, err := release.NewManifest(plan, release.ManifestMeta{
+	meta := release.ManifestMeta{
 		ReleaseID: id, Pipeline: p.Name, CreatedAt: now, ProposerID: inv.cmd.UserID, ProposerName: proposerName, Evidence: d.ev,
-	})
+	}
+	if breakGlass != "" {
+		meta.BreakGlass = &release.ManifestBreakGlass{Reason: breakGlass, RequestedBy: inv.cmd.UserID, ReviewDue: now.Add(p.BreakGlass.ReviewWithin.Duration())}
+	}
+	m, err := release.NewManifest(plan, meta)
 	if err != nil {
 		return nil, &refusalError{fmt.Sprintf(":no_entry: This plan cannot become a release: %s", esc(err.Error()))}
 	}
@@ -129,6 +140,11 @@ func (h *Handler) createRelease(ctx context.Context, inv *invocation, p *config.
 		ID: d.m.ReleaseID, Pipeline: p.Name, ManifestDigest: d.m.SealedDigest, Proposer: inv.cmd.UserID, CreatedAt: now,
 		ExpiresAt: policy.ExpiresAt(now), Required: policy.Required, Channel: inv.cmd.ChannelID,
 		Gate: gate, Evidence: &d.ev,
+	}
+	if bg := d.m.BreakGlass; bg != nil {
+		r.Required = p.BreakGlass.Required
+		r.BreakGlass = &release.BreakGlass{Reason: bg.Reason, By: bg.RequestedBy, At: now, ReviewDue: bg.ReviewDue}
+		rule = breakGlassRule(r.Required, rule)
 	}
 	if err := r.WriteDetails(d.det); err != nil {
 		return nil, "", err
@@ -262,32 +278,40 @@ func (h *Handler) runGate(ctx context.Context, p *config.Pipeline, m *release.Ma
 // rule in words for the message.
 func (h *Handler) policy(ctx context.Context, p *config.Pipeline) (release.Policy, string) {
 	pol := release.Policy{
-		Required: p.Approvals.Required, Users: map[string]bool{}, AllowSelfApproval: p.Approvals.AllowSelfApproval,
+		Required: p.Approvals.Required, AllowSelfApproval: p.Approvals.AllowSelfApproval,
 		ExpireAfter: p.Approvals.ExpireAfter.Duration(),
 	}
 	var who []string
-	var groups map[string]string
-	for _, a := range p.Approvals.Approvers {
-		if a.UserID != "" {
-			pol.Users[a.UserID] = true
-			who = append(who, "<@"+a.UserID+">")
-			continue
-		}
-		if groups == nil {
-			groups = h.groupIDs(ctx)
-		}
-		if id, ok := groups[a.Handle]; ok {
-			pol.Groups = append(pol.Groups, id)
-			who = append(who, fmt.Sprintf("<!subteam^%s|@%s>", id, a.Handle))
-		} else {
-			who = append(who, "@"+a.Handle+" (group not found)")
-		}
-	}
+	pol.Users, pol.Groups, who = h.resolve(ctx, p.Approvals.Approvers)
 	noun := "approval"
 	if pol.Required != 1 {
 		noun = "approvals"
 	}
 	return pol, fmt.Sprintf("%d %s from %s", pol.Required, noun, strings.Join(who, " or "))
+}
+
+// resolve turns configured users and @groups into user ids, group ids, and
+// mentions of each for a message.
+func (h *Handler) resolve(ctx context.Context, list []config.Approver) (users map[string]bool, groups, who []string) {
+	users = map[string]bool{}
+	var ids map[string]string
+	for _, a := range list {
+		if a.UserID != "" {
+			users[a.UserID] = true
+			who = append(who, "<@"+a.UserID+">")
+			continue
+		}
+		if ids == nil {
+			ids = h.groupIDs(ctx)
+		}
+		if id, ok := ids[a.Handle]; ok {
+			groups = append(groups, id)
+			who = append(who, fmt.Sprintf("<!subteam^%s|@%s>", id, a.Handle))
+		} else {
+			who = append(who, "@"+a.Handle+" (group not found)")
+		}
+	}
+	return users, groups, who
 }
 
 // groupIDs maps user group handles to ids; empty when groups cannot be read

@@ -96,6 +96,9 @@ func (h *Handler) refresh(ctx context.Context, r *release.Release) {
 		return
 	}
 	_, rule := h.policy(ctx, p)
+	if r.BreakGlass != nil {
+		rule = breakGlassRule(r.Required, rule)
+	}
 	msg := ReleaseMessage(ReleaseView{Release: r, Manifest: m, Rule: rule, SelfApproval: p.Approvals.AllowSelfApproval, Now: h.d.Now()})
 	if err := h.d.Slack.UpdateMessage(ctx, r.Channel, r.MessageTS, msg.Text, msg.Blocks); err != nil {
 		h.d.Logger.Error().Err(err).Str("release_id", r.ID).Msg("updating the release message failed")

@@ -66,6 +66,9 @@ func ReleaseMessage(v ReleaseView) Message {
 			fmt.Sprintf("manifest `%s`", shortDigest(r.ManifestDigest)),
 		),
 	}
+	if r.BreakGlass != nil {
+		blocks = append(blocks, section(emergencyLine(r)))
+	}
 	var tail []slack.Block
 	tail = append(tail, section(gateLine(r.Gate)))
 	tail = append(tail, section(evidenceLine(r.Evidence)))
@@ -104,8 +107,12 @@ func ReleaseMessage(v ReleaseView) Message {
 	blocks = append(blocks, tail...)
 	// The fallback goes into notifications: escaped like the blocks, so a
 	// name from Kosli cannot ping a channel.
-	return Message{Blocks: blocks, Text: truncate(esc(fmt.Sprintf("Release %s (%s): %s, %d artifact(s) from %s to %s", r.ID, r.Pipeline,
-		stateLine(r, v.Now), len(m.Artifacts), m.Source.Environment, m.Target.Environment)), maxFallbackText)}
+	emergency := ""
+	if r.BreakGlass != nil {
+		emergency = "EMERGENCY break-glass release, "
+	}
+	return Message{Blocks: blocks, Text: truncate(esc(fmt.Sprintf("Release %s (%s): %s%s, %d artifact(s) from %s to %s", r.ID, r.Pipeline,
+		emergency, stateLine(r, v.Now), len(m.Artifacts), m.Source.Environment, m.Target.Environment)), maxFallbackText)}
 }
 
 // artifactSections lists the manifest's artifacts, one line each, in at most

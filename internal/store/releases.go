@@ -28,7 +28,8 @@ func (s *Store) Create(ctx context.Context, r *release.Release, manifest []byte,
 	switch {
 	case r.ID == "" || r.Pipeline == "":
 		return errors.New("create release: id and pipeline are required")
-	case r.Required < 1:
+	case r.Required < 1 && (r.BreakGlass == nil || r.Required < 0):
+		// Only a break-glass release may need none: it is approved at once.
 		return fmt.Errorf("create release %s: required approvals must be at least 1, not %d", r.ID, r.Required)
 	case r.ManifestDigest == "":
 		return fmt.Errorf("create release %s: manifest digest is required", r.ID)
