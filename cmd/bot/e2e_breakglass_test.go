@@ -7,6 +7,7 @@ import (
 
 	"github.com/release-bot/release-bot/internal/config"
 	"github.com/release-bot/release-bot/internal/github/githubtest"
+	"github.com/release-bot/release-bot/internal/kosli/kositest"
 	"github.com/release-bot/release-bot/internal/release"
 )
 
@@ -97,4 +98,105 @@ func TestBreakGlassWithAnApprovalIsNotHeldByTheFreeze(t *testing.T) {
 	if n := b.threadCount(msg.TS, "waits"); n != 0 {
 		t.Errorf("a break-glass release waited for the freeze")
 	}
+}
+
+// TestBreakGlassReview: once shipped, the release offers Reviewed and Not
+// OK to the normal approvers; its proposer and others may not review; Not
+// OK needs a reason (the dialog stays open without one); the first review
+// counts, is told in the thread, and goes to Kosli as the decision again:
+// pending review when it shipped, non-compliant once flagged.
+func TestBreakGlassReview(t *testing.T) {
+	t.Parallel()
+	twoApprovers := func(o *serveOptions) {
+		yaml := strings.Replace(strings.Replace(shipConfig, "TIMEOUT", "2h", 1), `approvers: ["U0CAROL0001"]`, `approvers: ["U0CAROL0001", "U0BOB000001"]`, 1) +
+			"    break_glass: { allowed: [\"U0ALICE0001\", \"U0CAROL0001\"], required: 0 }\n"
+		cfg, err := config.Parse("ship.yaml", []byte(yaml))
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Config = cfg
+	}
+	b := startShip(t, "2", githubtest.Workflow{}, shipSetup{}, twoApprovers)
+	b.command(carol, releaseChannel, "propose --break-glass payments are down")
+	msg := b.releaseMessage()
+	b.threadHas(msg.TS, "Release succeeded")
+	b.waitParent(msg.TS, "the review buttons", "Review by an approver due")
+	withButtons, _ := b.slack.Message(releaseChannel, msg.TS)
+	if !strings.Contains(string(withButtons.Blocks), `"action_id":"release_review_flag"`) {
+		t.Fatalf("no review buttons: %s", withButtons.Blocks)
+	}
+	if !eventually(func() bool { return breakGlassDecisions(b, "pending") == 2 }) {
+		t.Fatalf("the decisions are not recorded as pending review: %+v", b.kosli.Attestations())
+	}
+	send := func(payload []byte) string {
+		t.Helper()
+		id, err := b.slack.SendEnvelope("interactive", payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	// Alice may break glass but is no approver of prod.
+	send(b.dialog(alice, msg.TS, "release_review_ok", "release_review_reason")(""))
+	b.ephemeral(releaseChannel, alice, "Only the approvers of pipeline `prod`")
+	// Carol proposed it: another approver must review it.
+	send(b.dialog(carol, msg.TS, "release_review_ok", "release_review_reason")("fine"))
+	b.ephemeral(releaseChannel, carol, "You proposed this break-glass release")
+	flag := b.dialog(bob, msg.TS, "release_review_flag", "release_review_reason")
+	ack, err := b.slack.WaitAck(t.Context(), send(flag(" ")))
+	if err != nil || !strings.Contains(string(ack.Payload), `"response_action":"errors"`) {
+		t.Fatalf("ack of Not OK without a reason = %s, %v", ack.Payload, err)
+	}
+	r, err := b.store().Get(context.Background(), releaseID(msg))
+	if err != nil || r.BreakGlass.Review != nil {
+		t.Fatalf("a refused review was recorded: %+v, %v", r.BreakGlass, err)
+	}
+
+	send(flag("no incident <ticket>"))
+	b.threadHas(msg.TS, ":x: *Flagged Not OK* by <@"+bob+">")
+	b.threadHas(msg.TS, "no incident &lt;ticket&gt;")
+	b.waitParent(msg.TS, "the parent to show the review", "Flagged Not OK")
+	if strings.Contains(string(b.parentBlocks(msg.TS)), "release_review_ok") {
+		t.Error("review buttons still on the reviewed release")
+	}
+	// A click on an old copy of the buttons is told the review is done.
+	late := b.dialogOf(carol, "release_review_reason", func() {
+		id, err := b.slack.BlockAction(b.button(carol, withButtons, "release_review_ok"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.slack.WaitAck(t.Context(), id); err != nil {
+			t.Fatal(err)
+		}
+	})
+	send(late(""))
+	b.ephemeral(releaseChannel, carol, "was already reviewed by <@"+bob+">")
+	if n := b.threadCount(msg.TS, "Flagged Not OK"); n != 1 {
+		t.Errorf("the review was told %d times", n)
+	}
+	if !eventually(func() bool { return breakGlassDecisions(b, "not_ok") == 2 }) {
+		t.Fatalf("the review is not recorded in Kosli: %+v", b.kosli.Attestations())
+	}
+}
+
+// breakGlassDecisions counts the artifacts whose latest decision in Kosli
+// records the break-glass review as want ("pending", "ok", "not_ok"), with
+// the matching compliance: Not OK is non-compliant.
+func breakGlassDecisions(b *shipBot, want string) int {
+	latest := map[string]kositest.Attestation{}
+	for _, a := range b.kosli.Attestations() {
+		if a.Kind == "system" {
+			latest[a.Name] = a
+		}
+	}
+	n := 0
+	for _, a := range latest {
+		ud, _ := a.Payload["user_data"].(map[string]any)
+		bg, _ := ud["break_glass"].(map[string]any)
+		if bg == nil || bg["review"] != want || a.Compliant == nil || *a.Compliant != (want != "not_ok") {
+			continue
+		}
+		n++
+	}
+	return n
 }

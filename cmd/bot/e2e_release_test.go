@@ -266,12 +266,26 @@ func TestReleaseGateBlocksApproval(t *testing.T) {
 // rejectDialog clicks Reject as user and returns the dialog's submission
 // with a reason, as Slack sends it (a view_submission).
 func (b *bot) rejectDialog(user, ts string) func(reason string) []byte {
+	b.t.Helper()
+	return b.dialog(user, ts, "release_reject", "release_reject_reason")
+}
+
+// dialog clicks the button action as user, waits for the dialog it opens,
+// and returns that dialog's submission with a reason, as Slack sends it.
+func (b *bot) dialog(user, ts, action, callback string) func(reason string) []byte {
+	b.t.Helper()
+	return b.dialogOf(user, callback, func() { b.click(user, ts, action) })
+}
+
+// dialogOf is dialog for a dialog that click opens.
+func (b *bot) dialogOf(user, callback string, click func()) func(reason string) []byte {
 	t := b.t
 	t.Helper()
-	b.click(user, ts, "release_reject")
+	before := len(b.slack.Views())
+	click()
 	var view slacktest.View
-	b.waitFor("the reject dialog", func(st *slacktest.State) bool {
-		if v := st.Views(); len(v) > 0 {
+	b.waitFor("the dialog of "+callback, func(st *slacktest.State) bool {
+		if v := st.Views(); len(v) > before {
 			view = v[len(v)-1]
 			return true
 		}
@@ -286,7 +300,7 @@ func (b *bot) rejectDialog(user, ts string) func(reason string) []byte {
 	return func(reason string) []byte {
 		payload, _ := json.Marshal(map[string]any{
 			"type": "view_submission", "team": map[string]any{"id": "T0SLACKTEST"}, "user": map[string]any{"id": user, "team_id": "T0SLACKTEST"},
-			"view": map[string]any{"id": view.ID, "callback_id": "release_reject_reason", "private_metadata": sent.PrivateMetadata, "hash": "h1",
+			"view": map[string]any{"id": view.ID, "callback_id": callback, "private_metadata": sent.PrivateMetadata, "hash": "h1",
 				"state": map[string]any{"values": map[string]any{"reason": map[string]any{"reason": map[string]any{"type": "plain_text_input", "value": reason}}}}},
 		})
 		return payload

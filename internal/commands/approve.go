@@ -307,10 +307,16 @@ func rejectReason(cb slack.InteractionCallback) string {
 // reads response_action from the ack itself.
 // https://api.slack.com/surfaces/modals#displaying_errors
 func SubmissionAck(cb slack.InteractionCallback) *slack.ViewSubmissionResponse {
-	if cb.Type != slack.InteractionTypeViewSubmission || cb.View.CallbackID != CallbackReject || rejectReason(cb) != "" {
+	if cb.Type != slack.InteractionTypeViewSubmission || rejectReason(cb) != "" {
 		return nil
 	}
-	return slack.NewErrorsViewSubmissionResponse(map[string]string{"reason": reasonRequired})
+	switch verdict, _, _, _ := parseReviewValue(cb.View.PrivateMetadata); {
+	case cb.View.CallbackID == CallbackReject:
+		return slack.NewErrorsViewSubmissionResponse(map[string]string{"reason": reasonRequired})
+	case cb.View.CallbackID == CallbackReview && verdict == verdictFlag:
+		return slack.NewErrorsViewSubmissionResponse(map[string]string{"reason": reviewFlagReasonRequired})
+	}
+	return nil
 }
 
 // ViewAck is SubmissionAck as a method, for a Socket Mode loop that asks its

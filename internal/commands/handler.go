@@ -90,7 +90,7 @@ func zeroCommands(m *metrics.Metrics) {
 			m.Commands.WithLabelValues(string(v), outcome)
 		}
 	}
-	for _, action := range []string{ActionApprove, ActionReject, ActionPropose, "", "other"} {
+	for _, action := range []string{ActionApprove, ActionReject, ActionPropose, ActionReviewOK, ActionReviewFlag, "", "other"} {
 		for _, outcome := range []string{"ok", "answered", "refused", "stale"} {
 			m.Commands.WithLabelValues(clickLabel(action), outcome)
 		}
@@ -102,7 +102,7 @@ func zeroCommands(m *metrics.Metrics) {
 // bot does not serve, so that old or forged buttons cannot add labels.
 func clickLabel(action string) string {
 	switch action {
-	case ActionApprove, ActionReject, ActionPropose, "":
+	case ActionApprove, ActionReject, ActionPropose, ActionReviewOK, ActionReviewFlag, "":
 		return "click:" + action
 	}
 	return "click:other"

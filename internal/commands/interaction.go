@@ -28,6 +28,11 @@ func (h *Handler) Interaction(ctx context.Context, cb slack.InteractionCallback)
 		h.rejectSubmitted(ctx, cb)
 		return
 	}
+	if cb.Type == slack.InteractionTypeViewSubmission && cb.View.CallbackID == CallbackReview && h.d.Releases != nil {
+		outcome = "ok"
+		h.reviewSubmitted(ctx, cb)
+		return
+	}
 	if len(cb.ActionCallback.BlockActions) == 0 || h.d.Releases == nil {
 		log.Info().Str("action", action).Msg("interaction this bot does not handle")
 		h.clickReply(ctx, cb, "That button is no longer active.")
@@ -40,6 +45,10 @@ func (h *Handler) Interaction(ctx context.Context, cb slack.InteractionCallback)
 		reply = h.approveClick(ctx, c)
 	case ActionReject:
 		reply = h.rejectClick(ctx, c)
+	case ActionReviewOK:
+		reply = h.reviewClick(ctx, c, verdictOK)
+	case ActionReviewFlag:
+		reply = h.reviewClick(ctx, c, verdictFlag)
 	case ActionPropose:
 		// The drift report's button: exactly /release propose <pipeline>, as the person who clicked.
 		h.command(ctx, slack.SlashCommand{

@@ -84,6 +84,12 @@ func ReleaseMessage(v ReleaseView) Message {
 	if r.Run != nil && r.Run.HTMLURL != "" {
 		tail = append(tail, section(fmt.Sprintf(":gear: Workflow run: %s", link(r.Run.HTMLURL, runLabel(r.Run)))))
 	}
+	if r.BreakGlass != nil && (r.NeedsReview() || r.BreakGlass.Review != nil) {
+		tail = append(tail, section(reviewLine(r)))
+		if r.NeedsReview() {
+			tail = append(tail, reviewButtons(r))
+		}
+	}
 	if r.State == release.Proposed {
 		approve := slack.NewButtonBlockElement(ActionApprove, releaseValue(r), slack.NewTextBlockObject(slack.PlainTextType, "Approve", false, false))
 		approve.Style = slack.StylePrimary

@@ -628,6 +628,15 @@ func (d *delivery) decision(ctx context.Context, it release.EvidenceItem) error 
 	if it.Note != "" {
 		data["note"] = it.Note
 	}
+	if bg := d.r.BreakGlass; bg != nil {
+		// A break-glass release's decision says its review: pending until
+		// an approver gives it, then ok or not_ok (recorded non-compliant).
+		review := "pending"
+		if it.ID == "decision-review" && bg.Review != nil {
+			review = map[bool]string{true: "ok", false: "not_ok"}[bg.Review.OK]
+		}
+		data["break_glass"] = map[string]any{"reason": bg.Reason, "by": bg.By, "review_due": bg.ReviewDue.UTC().Format(time.RFC3339), "review": review}
+	}
 	if err := d.loadMarks(ctx); err != nil {
 		return err
 	}

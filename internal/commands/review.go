@@ -1,0 +1,192 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/slack-go/slack"
+
+	"github.com/release-bot/release-bot/internal/config"
+	"github.com/release-bot/release-bot/internal/release"
+)
+
+// The review buttons of a break-glass release that shipped, and their dialog.
+const (
+	ActionReviewOK   = "release_review_ok"
+	ActionReviewFlag = "release_review_flag"
+	// CallbackReview is the review dialog's callback id.
+	CallbackReview = "release_review_reason"
+)
+
+// reviewVerdicts are the first word of a review dialog's metadata.
+const (
+	verdictOK   = "ok"
+	verdictFlag = "flag"
+)
+
+// reviewButtons are Reviewed and Not OK, on a break-glass release that needs its review.
+func reviewButtons(r *release.Release) slack.Block {
+	ok := slack.NewButtonBlockElement(ActionReviewOK, releaseValue(r), slack.NewTextBlockObject(slack.PlainTextType, "Reviewed", false, false))
+	ok.Style = slack.StylePrimary
+	flag := slack.NewButtonBlockElement(ActionReviewFlag, releaseValue(r), slack.NewTextBlockObject(slack.PlainTextType, "Not OK", false, false))
+	flag.Style = slack.StyleDanger
+	return slack.NewActionBlock(fmt.Sprintf("review:%s:v%d", r.ID, r.Version), ok, flag)
+}
+
+// reviewLine says how a break-glass release was reviewed, or that it waits.
+func reviewLine(r *release.Release) string {
+	rv := r.BreakGlass.Review
+	if rv == nil {
+		return fmt.Sprintf(":mag: Review by an approver due %s.", slackDate(r.BreakGlass.ReviewDue))
+	}
+	reason := ""
+	if rv.Reason != "" {
+		reason = ": " + escCut(rv.Reason, maxReason)
+	}
+	if rv.OK {
+		return fmt.Sprintf(":white_check_mark: Reviewed by <@%s> %s%s", rv.UserID, slackDate(rv.At), reason)
+	}
+	return fmt.Sprintf(":x: *Flagged Not OK* by <@%s> %s%s", rv.UserID, slackDate(rv.At), reason)
+}
+
+// reviewDialog asks for the review's reason: optional for Reviewed,
+// required for Not OK (checked on submission, like the reject dialog's).
+func reviewDialog(r *release.Release, verdict string) slack.ModalViewRequest {
+	label, title, submit := "Anything to add? (optional)", "Review break-glass", "Reviewed"
+	if verdict == verdictFlag {
+		label, title, submit = "Why is it not OK?", "Flag break-glass", "Not OK"
+	}
+	input := slack.NewPlainTextInputBlockElement(slack.NewTextBlockObject(slack.PlainTextType, label, false, false), "reason")
+	input.Multiline = true
+	input.MaxLength = maxReason
+	block := slack.NewInputBlock("reason", slack.NewTextBlockObject(slack.PlainTextType, "Reason", false, false), nil, input)
+	block.Optional = verdict == verdictOK
+	return slack.ModalViewRequest{
+		Type:            slack.VTModal,
+		CallbackID:      CallbackReview,
+		PrivateMetadata: verdict + " " + releaseValue(r),
+		Title:           slack.NewTextBlockObject(slack.PlainTextType, title, false, false),
+		Submit:          slack.NewTextBlockObject(slack.PlainTextType, submit, false, false),
+		Close:           slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false),
+		Blocks:          slack.Blocks{BlockSet: []slack.Block{section(fmt.Sprintf("Review break-glass release `%s` after the fact.", r.ID)), block}},
+	}
+}
+
+// parseReviewValue reads a review dialog's metadata: verdict, id, digest.
+func parseReviewValue(v string) (verdict, id, digest string, ok bool) {
+	verdict, rest, _ := strings.Cut(v, " ")
+	if verdict != verdictOK && verdict != verdictFlag {
+		return "", "", "", false
+	}
+	id, digest, ok = parseReleaseValue(rest)
+	return verdict, id, digest, ok
+}
+
+// reviewClick opens the review dialog at once (the trigger_id lives 3 s);
+// who may review, and whether the release still needs it, is checked on submit.
+func (h *Handler) reviewClick(ctx context.Context, c *click, verdict string) string {
+	id, digest, ok := parseReleaseValue(c.action.Value)
+	if !ok {
+		return "That button is not one of mine any more."
+	}
+	c.log = c.log.With().Str("release_id", id).Logger()
+	if h.d.Views == nil || c.cb.TriggerID == "" {
+		return reviewNotOpened
+	}
+	if err := h.d.Views.OpenView(ctx, c.cb.TriggerID, reviewDialog(&release.Release{ID: id, ManifestDigest: digest}, verdict)); err != nil {
+		c.log.Warn().Err(err).Msg("review dialog could not be opened: nothing changed")
+		return reviewNotOpened
+	}
+	return ""
+}
+
+const reviewNotOpened = "The review dialog could not be opened, so nothing changed. Click the button again."
+
+// reviewFlagReasonRequired is what the Not OK dialog says under an empty reason.
+const reviewFlagReasonRequired = "Say why the break-glass release is not OK."
+
+// reviewSubmitted records the review named in the dialog's metadata, once:
+// the first review wins, by a compare-and-set, and any later one is told so.
+func (h *Handler) reviewSubmitted(ctx context.Context, cb slack.InteractionCallback) {
+	verdict, id, digest, ok := parseReviewValue(cb.View.PrivateMetadata)
+	if !ok {
+		return
+	}
+	reason := rejectReason(cb)
+	if verdict == verdictFlag && reason == "" {
+		return // the ack kept the dialog open
+	}
+	r, p, text := h.releaseAndPipeline(ctx, id)
+	if text == "" && digest != r.ManifestDigest {
+		text = "The release changed since the dialog opened."
+	}
+	if text == "" {
+		text = h.review(ctx, r, p, cb.User.ID, cb.Team.ID, verdict == verdictOK, reason)
+	}
+	if text != "" && r != nil && r.Channel != "" {
+		if err := h.d.Slack.PostEphemeral(ctx, r.Channel, cb.User.ID, text, nil); err != nil {
+			h.d.Logger.Warn().Err(err).Msg("could not answer the review dialog")
+		}
+	}
+}
+
+// review checks that userID may review r and records it; "" when done, else
+// what to tell them.
+func (h *Handler) review(ctx context.Context, r *release.Release, p *config.Pipeline, userID, teamID string, ok bool, reason string) string {
+	if r.BreakGlass == nil {
+		return fmt.Sprintf("Release `%s` is not a break-glass release.", r.ID)
+	}
+	if rv := r.BreakGlass.Review; rv != nil {
+		return fmt.Sprintf("Release `%s` was already reviewed by <@%s>.", r.ID, rv.UserID)
+	}
+	if !r.NeedsReview() {
+		return fmt.Sprintf("Release `%s` has not shipped, so there is nothing to review yet.", r.ID)
+	}
+	if text := h.isApprover(ctx, p, userID, teamID, "review a break-glass release of"); text != "" {
+		return text
+	}
+	if userID == r.BreakGlass.By && !p.Approvals.AllowSelfApproval {
+		return "You proposed this break-glass release, so another approver must review it."
+	}
+	rv := &release.Review{UserID: userID, At: h.d.Now().UTC(), OK: ok, Reason: reason}
+	var won bool
+	next, err := h.d.Releases.Amend(ctx, r.ID, 0, func(x *release.Release) {
+		won = x.BreakGlass != nil && x.BreakGlass.Review == nil
+		if won {
+			x.BreakGlass.Review = rv
+			// The review goes to Kosli as the release's decision again,
+			// with the verdict: Not OK makes every artifact's decision
+			// non-compliant on the trail.
+			if x.Evidence != nil && x.Evidence.Control != "" {
+				x.AddEvidence(release.EvidenceItem{ID: "decision-review", Kind: release.EvidenceDecision, Compliant: ok,
+					Cause: release.Approved, By: userID, Note: reviewNote(ok, reason), CreatedAt: rv.At})
+			}
+		}
+	})
+	if err != nil {
+		ref := newRef()
+		h.d.Logger.Error().Err(err).Str("release_id", r.ID).Str("ref", ref).Msg("recording the review failed")
+		return somethingWrong(ref)
+	}
+	if !won {
+		return fmt.Sprintf("Release `%s` was already reviewed by <@%s>.", r.ID, next.BreakGlass.Review.UserID)
+	}
+	h.d.Logger.Info().Str("release_id", r.ID).Str("by", userID).Bool("ok", ok).Msg("break-glass release reviewed")
+	h.wakeEvidence()
+	h.refresh(ctx, next)
+	h.reply(ctx, next, reviewLine(next))
+	return ""
+}
+
+// reviewNote is a review in the words recorded in Kosli.
+func reviewNote(ok bool, reason string) string {
+	verdict := "break-glass review: OK"
+	if !ok {
+		verdict = "break-glass review: NOT OK"
+	}
+	if reason != "" {
+		return verdict + ": " + reason
+	}
+	return verdict
+}
