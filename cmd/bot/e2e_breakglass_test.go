@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/release-bot/release-bot/internal/config"
 	"github.com/release-bot/release-bot/internal/github/githubtest"
@@ -199,4 +200,46 @@ func breakGlassDecisions(b *shipBot, want string) int {
 		n++
 	}
 	return n
+}
+
+// TestBreakGlassReviewOverdue: past review_within (by the fake clock) an
+// unreviewed break-glass release is counted once in the metric (at zero
+// before), told once in its thread, and shown in /release list and every
+// drift report until it is reviewed.
+func TestBreakGlassReviewOverdue(t *testing.T) {
+	t.Parallel()
+	sweep := func(o *serveOptions) { o.SweepEvery = 100 * time.Millisecond }
+	b := startShip(t, "2", githubtest.Workflow{}, shipSetup{}, sweep, replica("r1"),
+		withBreakGlass(t, `allowed: ["U0ALICE0001"], required: 0, review_within: 12h`))
+	second := b.start(sweep, replica("r2"))
+	const series = `releasebot_break_glass_reviews_overdue_total{pipeline="prod"}`
+	if v, ok := scrape(t, b.bot)[series]; !ok || v != 0 {
+		t.Fatalf("%s = %v (present %v), want 0 from the start", series, v, ok)
+	}
+	b.command(alice, releaseChannel, "propose --break-glass payments are down")
+	msg := b.releaseMessage()
+	b.threadHas(msg.TS, "Release succeeded")
+	b.command(alice, releaseChannel, "list")
+	if l := b.ephemeral(releaseChannel, alice, "Recent releases"); strings.Contains(l.Text, "overdue") {
+		t.Errorf("overdue before its time: %s", l.Text)
+	}
+	b.clock.Advance(12*time.Hour + time.Minute)
+	b.threadHas(msg.TS, "*Break-glass review overdue*: `"+releaseID(msg)+"`")
+	b.command(carol, releaseChannel, "list")
+	b.ephemeral(releaseChannel, carol, "*Break-glass review overdue*")
+	b.command(carol, releaseChannel, "drift")
+	drift := b.channelHas("Nothing waits to be released") // it all shipped
+	if !strings.Contains(blocksText(t, drift.Blocks), "*Break-glass review overdue*: `"+releaseID(msg)+"`") {
+		t.Errorf("drift report without the overdue review:\n%s", blocksText(t, drift.Blocks))
+	}
+	// Both replicas swept every 100ms all along: it is counted and told once.
+	if n := strings.Count(b.logs.String(), `"message":"break-glass review overdue"`); n != 1 {
+		t.Errorf("counted %d times", n)
+	}
+	if n := b.threadCount(msg.TS, "review overdue"); n != 1 {
+		t.Errorf("told %d times", n)
+	}
+	if sum := scrape(t, b.bot)[series] + scrapeAddr(t, second.ops)[series]; sum != 1 {
+		t.Errorf("%s summed over both replicas = %v, want 1", series, sum)
+	}
 }

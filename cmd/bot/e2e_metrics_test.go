@@ -15,8 +15,14 @@ import (
 // counters only (…_total, without histograms and gauges).
 func scrape(t *testing.T, b *bot) map[string]float64 {
 	t.Helper()
+	return scrapeAddr(t, b.ops)
+}
+
+// scrapeAddr is scrape of the instance whose ops server is at addr.
+func scrapeAddr(t *testing.T, addr string) map[string]float64 {
+	t.Helper()
 	out := map[string]float64{}
-	for line := range strings.SplitSeq(get(t, "http://"+b.ops+"/metrics"), "\n") {
+	for line := range strings.SplitSeq(get(t, "http://"+addr+"/metrics"), "\n") {
 		if !strings.HasPrefix(line, "releasebot_") {
 			continue
 		}

@@ -47,6 +47,7 @@ func (h *Handler) postDrift(ctx context.Context, inv *invocation, p *config.Pipe
 		v.StaleAfter = dr.StaleAfter.Duration()
 		v.Quiet = scheduled && dr.QuietWhenEmpty
 	}
+	v.Overdue = h.overdueReviews(ctx, p)
 	plan, kerr := h.plan(ctx, p, nil)
 	if kerr != nil {
 		v.Problem = h.explain(inv, kerr) // logs why, under the ref it shows

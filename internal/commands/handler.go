@@ -79,6 +79,11 @@ func New(d Deps) *Handler {
 		d.Metrics = metrics.New()
 	}
 	zeroCommands(d.Metrics)
+	if d.Config != nil {
+		for _, p := range d.Config.Pipelines {
+			d.Metrics.ReviewsOverdue.WithLabelValues(p.Name)
+		}
+	}
 	return &Handler{d: d}
 }
 

@@ -34,7 +34,10 @@ type DriftView struct {
 	// Freeze is what holds the pipeline, nil when it is not frozen: it
 	// is said, and the Propose button is not offered.
 	Freeze *release.Freeze
-	Links  release.Links
+	// Overdue are break-glass releases whose review is overdue: every
+	// report names them, even one that is otherwise quiet.
+	Overdue []*release.Release
+	Links   release.Links
 	// At is when the report was made.
 	At time.Time
 }
@@ -51,16 +54,16 @@ func DriftMessage(v DriftView) (msg Message, ok bool) {
 	if v.Plan == nil {
 		return Message{
 			Text: truncate(esc(fmt.Sprintf("Drift report for %s: could not read %s and %s from Kosli", v.Pipeline, v.From, v.To)), maxFallbackText),
-			Blocks: []slack.Block{
+			Blocks: append([]slack.Block{
 				header(fmt.Sprintf("Drift report · %s: %s → %s", v.Pipeline, v.From, v.To)),
 				section(v.Problem),
 				contextBlock(fmt.Sprintf("The report could not say what waits. `/release drift %s` tries again.", v.Pipeline)),
-			},
+			}, overdueSections(v)...),
 		}, true
 	}
 	p := v.Plan
 	if len(p.Promotions) == 0 && len(p.Blockers) == 0 {
-		if v.Quiet {
+		if v.Quiet && len(v.Overdue) == 0 {
 			return Message{}, false
 		}
 		line := fmt.Sprintf("Nothing waits to be released in %s: %s runs what %s runs.", v.Pipeline, p.Target.Environment, p.Source.Environment)
@@ -68,7 +71,7 @@ func DriftMessage(v DriftView) (msg Message, ok bool) {
 		if v.Freeze != nil {
 			blocks = append(blocks, section(freezeLine(v.Pipeline, v.Freeze)))
 		}
-		return Message{Text: line, Blocks: blocks}, true
+		return Message{Text: line, Blocks: append(blocks, overdueSections(v)...)}, true
 	}
 
 	blocks := []slack.Block{
@@ -81,6 +84,7 @@ func DriftMessage(v DriftView) (msg Message, ok bool) {
 	if v.Freeze != nil {
 		blocks = append(blocks, section(freezeLine(v.Pipeline, v.Freeze)+" Nothing is proposed or dispatched until then."))
 	}
+	blocks = append(blocks, overdueSections(v)...)
 	blockers, more := fitLines(blockerLines(DiffView{Pipeline: v.Pipeline, Plan: p, Links: v.Links}), maxSectionText)
 	if more > 0 {
 		blockers = append(blockers, fmt.Sprintf("…and %d more lines: `/release diff %s` shows them.", more, v.Pipeline))
@@ -228,4 +232,23 @@ func fitLines(lines []string, budget int) (sections []string, more int) {
 		used += n
 	}
 	return packLines(lines), 0
+}
+
+// maxOverdueLines bounds the overdue reviews a report lists one by one.
+const maxOverdueLines = 5
+
+// overdueSections name the overdue break-glass reviews, in one section.
+func overdueSections(v DriftView) []slack.Block {
+	if len(v.Overdue) == 0 {
+		return nil
+	}
+	var lines []string
+	for i, r := range v.Overdue {
+		if i == maxOverdueLines {
+			lines = append(lines, fmt.Sprintf("…and %d more: `/release list %s` shows them.", len(v.Overdue)-i, v.Pipeline))
+			break
+		}
+		lines = append(lines, overdueLine(r))
+	}
+	return []slack.Block{section(strings.Join(lines, "\n"))}
 }

@@ -166,3 +166,23 @@ func TestDriftMessageManyServicesStayWithinLimits(t *testing.T) {
 		})
 	}
 }
+
+// A quiet report with nothing waiting still names an overdue break-glass
+// review: every report does, until it is reviewed.
+func TestDriftMessageNamesOverdueReviewsEvenWhenQuiet(t *testing.T) {
+	v := driftView(fixturePlan(t, "0"))
+	v.Quiet = true
+	if _, ok := DriftMessage(v); ok {
+		t.Fatal("a quiet empty report was posted")
+	}
+	v.Overdue = []*release.Release{{ID: "prod-2026-11-20-1", BreakGlass: &release.BreakGlass{Reason: "outage <1>", By: "U0ALICE0001", ReviewDue: testNow.Add(-time.Hour)}}}
+	msg, ok := DriftMessage(v)
+	if !ok {
+		t.Fatal("an overdue review was not reported")
+	}
+	checkLimits(t, []Message{msg})
+	all, _ := json.Marshal(msg.Blocks)
+	if !strings.Contains(string(all), "Break-glass review overdue*: `prod-2026-11-20-1`") || !strings.Contains(string(all), "outage \\u0026lt;1\\u0026gt;") {
+		t.Errorf("blocks: %s", all)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -189,4 +190,50 @@ func reviewNote(ok bool, reason string) string {
 		return verdict + ": " + reason
 	}
 	return verdict
+}
+
+// overdueScan is how many of a pipeline's latest releases are looked at for
+// an overdue review.
+const overdueScan = 50
+
+// overdueReviews are p's break-glass releases whose review is overdue,
+// newest first; none when they cannot be read (logged).
+func (h *Handler) overdueReviews(ctx context.Context, p *config.Pipeline) []*release.Release {
+	if h.d.Releases == nil {
+		return nil
+	}
+	list, err := h.d.Releases.List(ctx, p.Name, overdueScan)
+	if err != nil {
+		h.d.Logger.Warn().Err(err).Str("pipeline", p.Name).Msg("overdue reviews could not be read")
+		return nil
+	}
+	now := h.d.Now()
+	var out []*release.Release
+	for _, r := range list {
+		if r.ReviewOverdue(now) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// overdueLine names a break-glass release whose review is overdue.
+func overdueLine(r *release.Release) string {
+	return fmt.Sprintf(":alarm_clock: *Break-glass review overdue*: `%s` (proposed by <@%s>: %s) was due %s. An approver: *Reviewed* or *Not OK* on its message.",
+		r.ID, r.BreakGlass.By, escCut(r.BreakGlass.Reason, 200), slackDate(r.BreakGlass.ReviewDue))
+}
+
+// sweepOverdue counts each newly overdue review once, whichever replica
+// sweeps first, and tells its thread.
+func (h *Handler) sweepOverdue(ctx context.Context, p *config.Pipeline) {
+	for _, r := range h.overdueReviews(ctx, p) {
+		first, err := h.d.Releases.Once(ctx, "review-overdue:"+r.ID, 90*24*time.Hour)
+		if err != nil || !first {
+			continue
+		}
+		h.d.Metrics.ReviewsOverdue.WithLabelValues(p.Name).Inc()
+		h.d.Logger.Warn().Str("release_id", r.ID).Msg("break-glass review overdue")
+		_, _, who := h.resolve(ctx, p.Approvals.Approvers)
+		h.reply(ctx, r, overdueLine(r)+" "+strings.Join(who, " "))
+	}
 }

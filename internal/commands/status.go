@@ -91,6 +91,9 @@ func (h *Handler) list(ctx context.Context, inv *invocation, p *config.Pipeline)
 	if f := h.freezeFor(ctx, p); f != nil {
 		b.WriteString(freezeLine(p.Name, f) + "\n")
 	}
+	for _, r := range h.overdueReviews(ctx, p) {
+		b.WriteString(overdueLine(r) + "\n")
+	}
 	if len(list) == 0 {
 		h.ephemeral(ctx, inv, b.String()+fmt.Sprintf("Pipeline `%s` has no releases yet.", p.Name))
 		return nil

@@ -18,6 +18,7 @@ func (h *Handler) Sweep(ctx context.Context) {
 	}
 	now := h.d.Now()
 	for _, p := range h.d.Config.Pipelines {
+		h.sweepOverdue(ctx, p)
 		r, err := h.d.Releases.Active(ctx, p.Name)
 		if err != nil || r == nil {
 			continue

@@ -57,6 +57,9 @@ type Metrics struct {
 	// EvidenceFailures counts failed deliveries of evidence to Kosli, by
 	// kind (report, decision, outcome) and whether it is retried or given up.
 	EvidenceFailures *prometheus.CounterVec
+	// ReviewsOverdue counts break-glass releases whose review became
+	// overdue, by pipeline; each once across replicas.
+	ReviewsOverdue *prometheus.CounterVec
 }
 
 // New creates the collectors on a fresh registry, with Go and process metrics.
@@ -119,11 +122,14 @@ func New() *Metrics {
 		EvidenceFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "releasebot_evidence_delivery_failures_total", Help: "Failed deliveries of evidence to Kosli, by kind and result (retried, given_up).",
 		}, []string{"kind", "result"}),
+		ReviewsOverdue: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "releasebot_break_glass_reviews_overdue_total", Help: "Break-glass releases whose review after the fact became overdue, by pipeline.",
+		}, []string{"pipeline"}),
 	}
 	m.zero()
 	reg.MustRegister(m.Envelopes, m.Acks, m.AckLatency, m.Busy, m.Duplicates, m.Commands, m.KosliCalls,
 		m.KosliLatency, m.GitHubCalls, m.GitHubLatency, m.SlackCalls, m.SlackLatency,
-		m.SocketConnected, m.SocketConnections, m.SocketEvents, m.Releases, m.EvidencePending, m.EvidenceFailures,
+		m.SocketConnected, m.SocketConnections, m.SocketEvents, m.Releases, m.EvidencePending, m.EvidenceFailures, m.ReviewsOverdue,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
