@@ -75,7 +75,10 @@ func startShip(t *testing.T, fixture string, wf githubtest.Workflow, s shipSetup
 		}
 		go func() {
 			time.Sleep(s.late)
-			b.kosli.Promote("aws-beta", "aws-prod", fps)
+			// A rollback deploys artifacts aws-beta no longer runs.
+			if b.kosli.Promote("aws-beta", "aws-prod", fps) == 0 {
+				b.kosli.Deploy("aws-prod", fps)
+			}
 		}()
 	})
 	return sb

@@ -190,15 +190,14 @@ func (h *Handler) command(ctx context.Context, cmd slack.SlashCommand, fromClick
 	case h.d.Releases == nil:
 		err = fmt.Errorf("%w: /release %s", errNotHere, req.Verb)
 	case req.Verb == VerbPropose:
-		if err = h.refuseFrozen(ctx, pipeline, req.BreakGlass); err == nil && req.BreakGlass {
-			err = h.mayBreakGlass(ctx, pipeline, inv.cmd.UserID, inv.cmd.TeamID)
-		}
-		if err == nil {
-			reason := ""
-			if req.BreakGlass {
-				reason = req.Reason
-			}
+		var reason string
+		if reason, err = h.mayPropose(ctx, inv, pipeline, req); err == nil {
 			err = h.propose(ctx, inv, pipeline, req.Services, reason)
+		}
+	case req.Verb == VerbRollback:
+		var reason string
+		if reason, err = h.mayPropose(ctx, inv, pipeline, req); err == nil {
+			err = h.rollback(ctx, inv, pipeline, req.ReleaseID, reason)
 		}
 	case req.Verb == VerbFreeze:
 		err = h.freeze(ctx, inv, pipeline, req)
@@ -222,6 +221,19 @@ func (h *Handler) command(ctx context.Context, cmd slack.SlashCommand, fromClick
 		}
 		h.ephemeral(ctx, inv, h.explain(inv, err))
 	}
+}
+
+// mayPropose refuses a proposal (propose or rollback) while the pipeline
+// is frozen, unless it is a break-glass one by someone allowed; it returns
+// the break-glass reason, "" for any other proposal.
+func (h *Handler) mayPropose(ctx context.Context, inv *invocation, p *config.Pipeline, req Request) (string, error) {
+	if err := h.refuseFrozen(ctx, p, req.BreakGlass); err != nil || !req.BreakGlass {
+		return "", err
+	}
+	if err := h.mayBreakGlass(ctx, p, inv.cmd.UserID, inv.cmd.TeamID); err != nil {
+		return "", err
+	}
+	return req.Reason, nil
 }
 
 // errNotHere marks a subcommand this bot does not offer yet; the person is told, not left waiting.

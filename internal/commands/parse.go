@@ -26,10 +26,12 @@ const (
 	VerbFreeze  Verb = "freeze"
 	// VerbUnfreeze lifts a pipeline's ad hoc freeze.
 	VerbUnfreeze Verb = "unfreeze"
+	// VerbRollback proposes putting back what ran before a release.
+	VerbRollback Verb = "rollback"
 )
 
 // Verbs lists every subcommand, for metrics labels.
-var Verbs = []Verb{VerbHelp, VerbDiff, VerbPropose, VerbStatus, VerbList, VerbCancel, VerbDrift, VerbFreeze, VerbUnfreeze}
+var Verbs = []Verb{VerbHelp, VerbDiff, VerbPropose, VerbStatus, VerbList, VerbCancel, VerbDrift, VerbFreeze, VerbUnfreeze, VerbRollback}
 
 // Request is a parsed /release command.
 type Request struct {
@@ -38,14 +40,14 @@ type Request struct {
 	Pipeline string
 	// Services are the services named after the pipeline (propose).
 	Services []string
-	// ReleaseID is the release named (status, cancel).
+	// ReleaseID is the release named (status, cancel, rollback).
 	ReleaseID string
 	// FreezeFor (a duration) or FreezeUntil (a time) is how long a freeze
 	// lasts; exactly one is set for VerbFreeze. Whether FreezeUntil is in the
 	// future is the handler's to check: it has the clock.
 	FreezeFor   time.Duration
 	FreezeUntil time.Time
-	// Reason is why (freeze; propose --break-glass).
+	// Reason is why (freeze; propose or rollback --break-glass).
 	Reason string
 	// BreakGlass is a propose with --break-glass: an emergency release.
 	BreakGlass bool
@@ -77,6 +79,7 @@ const Usage = "*release-bot* promotes what runs in one environment to another.\n
 	"• `/release drift [pipeline]`: the drift report: what waits to go out\n" +
 	"• `/release freeze [pipeline] <duration | until time> <reason>`: stop releases for a while (an approver), e.g. `/release freeze 2h incident 42`, `/release freeze until 2026-12-27T09:00:00Z holidays`\n" +
 	"• `/release unfreeze [pipeline]`: lift that freeze\n" +
+	"• `/release rollback [pipeline] [release-id] [--break-glass <reason>]`: propose putting back what ran before a release (by default the last that succeeded)\n" +
 	"• `/release propose [pipeline] [service…] --break-glass <reason>`: an emergency release that ignores freezes (if the pipeline allows you)\n" +
 	"• `/release help`: this text\n" +
 	"The pipeline can be left out in a channel that has only one."
@@ -147,6 +150,8 @@ func Parse(text string) (Request, error) {
 			}
 		}
 		return r, nil
+	case VerbRollback:
+		return parseRollback(args)
 	case VerbStatus, VerbCancel:
 		if len(args) > 1 {
 			return Request{}, usage("`/release %s` takes at most a release id, not %s.", verb, echo(strings.Join(args, " ")))
@@ -165,6 +170,34 @@ func Parse(text string) (Request, error) {
 		return r, nil
 	}
 	return Request{}, usage("I don't know %s.", echo(words[0]))
+}
+
+// parseRollback reads `rollback [pipeline] [release-id]`: a word shaped
+// like a release id is the release, any other the pipeline.
+func parseRollback(args []string) (Request, error) {
+	const how = "`/release rollback [pipeline] [release-id]`, e.g. `/release rollback prod` or `/release rollback prod-2026-11-24-1`."
+	r := Request{Verb: VerbRollback}
+	if i := slices.IndexFunc(args, isBreakGlass); i >= 0 {
+		reason, err := reasonOf(args[i+1:], "`--break-glass` needs a reason, e.g. `/release rollback --break-glass checkout fails since the last release`.")
+		if err != nil {
+			return Request{}, err
+		}
+		r.BreakGlass, r.Reason, args = true, reason, args[:i]
+	}
+	if len(args) > 2 {
+		return Request{}, usage("`/release rollback` takes at most a pipeline and a release id, not %s. %s", echo(strings.Join(args, " ")), how)
+	}
+	for i, a := range args {
+		switch {
+		case releasePattern.MatchString(a) && r.ReleaseID == "":
+			r.ReleaseID = a
+		case i == 0 && namePattern.MatchString(a):
+			r.Pipeline = a
+		default:
+			return Request{}, usage("%s is not a pipeline or a release id. %s", echo(a), how)
+		}
+	}
+	return r, nil
 }
 
 // isBreakGlass reports whether a word is the --break-glass flag. Slack's

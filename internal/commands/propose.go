@@ -30,18 +30,40 @@ func (h *Handler) propose(ctx context.Context, inv *invocation, p *config.Pipeli
 	if err != nil {
 		return err
 	}
+	return h.proposePlan(ctx, inv, p, proposal{plan: plan, breakGlass: breakGlass})
+}
+
+// proposal is a plan to become a release: a promotion from the pipeline's
+// source, or a rollback.
+type proposal struct {
+	plan *release.Plan
+	// rollback is set for a rollback: what it rolls back.
+	rollback *release.Rollback
+	// breakGlass is the reason of a break-glass release, "" for any other.
+	breakGlass string
+}
+
+// proposePlan turns a proposable plan into a release: manifest → gate →
+// create (which takes the pipeline's lock) → post → evidence.
+func (h *Handler) proposePlan(ctx context.Context, inv *invocation, p *config.Pipeline, pr proposal) error {
+	plan := pr.plan
 	now := h.d.Now().UTC()
 	id, err := h.d.Releases.NextID(ctx, p.Name, now)
 	if err != nil {
 		return err
 	}
-	d, err := h.draftManifest(ctx, inv, p, plan, id, now, breakGlass)
+	d, err := h.draftManifest(ctx, inv, p, pr, id, now)
 	if err != nil {
 		return err
 	}
 	gate, err := h.runGate(ctx, p, d.m)
 	if err != nil {
 		return err
+	}
+	if pr.rollback != nil {
+		if err := refuseUnknown(pr.rollback, d.m, gate); err != nil {
+			return err
+		}
 	}
 	r, rule, err := h.createRelease(ctx, inv, p, plan, d, gate, now)
 	if err != nil {
@@ -61,21 +83,15 @@ func (h *Handler) propose(ctx context.Context, inv *invocation, p *config.Pipeli
 // proposablePlan is the pipeline's plan for services, or a refusal: an open
 // release, a blocked plan, a service with nothing to promote, nothing at all.
 func (h *Handler) proposablePlan(ctx context.Context, p *config.Pipeline, services []string) (*release.Plan, error) {
-	if open, err := h.d.Releases.Active(ctx, p.Name); err != nil {
+	if err := h.refuseOpen(ctx, p); err != nil {
 		return nil, err
-	} else if open != nil {
-		return nil, &refusalError{openReleaseText(open)}
 	}
 	plan, err := h.plan(ctx, p, services)
 	if err != nil {
 		return nil, err
 	}
-	if plan.Refused() {
-		var reasons []string
-		for _, r := range plan.Refusals() {
-			reasons = append(reasons, "• "+esc(r.String()))
-		}
-		return nil, &refusalError{fmt.Sprintf(":no_entry: No release: %s\n%s\n`/release diff %s` shows the whole picture.", "the plan is blocked:", strings.Join(reasons, "\n"), p.Name)}
+	if err := refuseBlocked(plan, p); err != nil {
+		return nil, err
 	}
 	if missing := missingServices(plan, services); len(missing) > 0 {
 		return nil, &refusalError{fmt.Sprintf("Nothing waits to be promoted for %s. `/release diff %s` shows what does.", esc(strings.Join(missing, ", ")), p.Name)}
@@ -84,6 +100,28 @@ func (h *Handler) proposablePlan(ctx context.Context, p *config.Pipeline, servic
 		return nil, &refusalError{fmt.Sprintf("Nothing to release: %s runs what %s runs.", p.To, p.From)}
 	}
 	return plan, nil
+}
+
+// refuseOpen refuses while the pipeline has an open release.
+func (h *Handler) refuseOpen(ctx context.Context, p *config.Pipeline) error {
+	if open, err := h.d.Releases.Active(ctx, p.Name); err != nil {
+		return err
+	} else if open != nil {
+		return &refusalError{openReleaseText(open)}
+	}
+	return nil
+}
+
+// refuseBlocked refuses a plan that a blocker stops.
+func refuseBlocked(plan *release.Plan, p *config.Pipeline) error {
+	if !plan.Refused() {
+		return nil
+	}
+	var reasons []string
+	for _, r := range plan.Refusals() {
+		reasons = append(reasons, "• "+esc(r.String()))
+	}
+	return &refusalError{fmt.Sprintf(":no_entry: No release: %s\n%s\n`/release diff %s` shows the whole picture.", "the plan is blocked:", strings.Join(reasons, "\n"), p.Name)}
 }
 
 // draft is a release's manifest before the release is stored: sealed and
@@ -97,7 +135,8 @@ type draft struct {
 
 // draftManifest seals the plan into release id's manifest and the
 // workflow's inputs; a plan that cannot become either is a refusal.
-func (h *Handler) draftManifest(ctx context.Context, inv *invocation, p *config.Pipeline, plan *release.Plan, id string, now time.Time, breakGlass string) (*draft, error) {
+func (h *Handler) draftManifest(ctx context.Context, inv *invocation, p *config.Pipeline, pr proposal, id string, now time.Time) (*draft, error) {
+	plan := pr.plan
 	proposerName := inv.cmd.UserName
 	if h.d.People != nil {
 		if u, err := h.d.People.User(ctx, inv.cmd.UserID); err == nil && u.RealName != "" {
@@ -108,8 +147,11 @@ func (h *Handler) draftManifest(ctx context.Context, inv *invocation, p *config.
 	meta := release.ManifestMeta{
 		ReleaseID: id, Pipeline: p.Name, CreatedAt: now, ProposerID: inv.cmd.UserID, ProposerName: proposerName, Evidence: d.ev,
 	}
-	if breakGlass != "" {
-		meta.BreakGlass = &release.ManifestBreakGlass{Reason: breakGlass, RequestedBy: inv.cmd.UserID, ReviewDue: now.Add(p.BreakGlass.ReviewWithin.Duration())}
+	if pr.rollback != nil {
+		meta.RollbackOf = pr.rollback.Of
+	}
+	if pr.breakGlass != "" {
+		meta.BreakGlass = &release.ManifestBreakGlass{Reason: pr.breakGlass, RequestedBy: inv.cmd.UserID, ReviewDue: now.Add(p.BreakGlass.ReviewWithin.Duration())}
 	}
 	m, err := release.NewManifest(plan, meta)
 	if err != nil {
@@ -135,7 +177,11 @@ func (h *Handler) draftManifest(ctx context.Context, inv *invocation, p *config.
 // the outbox, which takes the pipeline's lock; it returns the approval rule
 // in words. Another release holding the lock is a refusal.
 func (h *Handler) createRelease(ctx context.Context, inv *invocation, p *config.Pipeline, plan *release.Plan, d *draft, gate *release.Gate, now time.Time) (*release.Release, string, error) {
-	policy, rule := h.policy(ctx, p)
+	required := p.Approvals.Required
+	if d.m.RollbackOf != "" && p.Approvals.RollbackRequired > 0 {
+		required = p.Approvals.RollbackRequired
+	}
+	policy, rule := h.policyFor(ctx, p, required)
 	r := &release.Release{
 		ID: d.m.ReleaseID, Pipeline: p.Name, ManifestDigest: d.m.SealedDigest, Proposer: inv.cmd.UserID, CreatedAt: now,
 		ExpiresAt: policy.ExpiresAt(now), Required: policy.Required, Channel: inv.cmd.ChannelID,
@@ -237,9 +283,17 @@ func (h *Handler) runGate(ctx context.Context, p *config.Pipeline, m *release.Ma
 	}
 	type check struct{ fp, env string }
 	var checks []check
+	// A rollback's source is the target's earlier snapshot: its artifacts
+	// are asked about once, in the target.
+	envs := []string{m.Target.Environment}
+	if m.Source.Environment != m.Target.Environment {
+		envs = append(envs, m.Source.Environment)
+	}
 	for _, a := range m.Artifacts {
 		fp := strings.TrimPrefix(a.Digest, "sha256:")
-		checks = append(checks, check{fp, p.To}, check{fp, p.From})
+		for _, env := range envs {
+			checks = append(checks, check{fp, env})
+		}
 	}
 	results := make([]release.Compliance, len(checks))
 	g, gctx := errgroup.WithContext(ctx)
@@ -277,8 +331,14 @@ func (h *Handler) runGate(ctx context.Context, p *config.Pipeline, m *release.Ma
 // policy is the pipeline's approval rule with its groups resolved, and the
 // rule in words for the message.
 func (h *Handler) policy(ctx context.Context, p *config.Pipeline) (release.Policy, string) {
+	return h.policyFor(ctx, p, p.Approvals.Required)
+}
+
+// policyFor is policy with required approvals (a rollback's, or what a
+// release was proposed with).
+func (h *Handler) policyFor(ctx context.Context, p *config.Pipeline, required int) (release.Policy, string) {
 	pol := release.Policy{
-		Required: p.Approvals.Required, AllowSelfApproval: p.Approvals.AllowSelfApproval,
+		Required: required, AllowSelfApproval: p.Approvals.AllowSelfApproval,
 		ExpireAfter: p.Approvals.ExpireAfter.Duration(),
 	}
 	var who []string

@@ -95,7 +95,7 @@ func (h *Handler) refresh(ctx context.Context, r *release.Release) {
 	if !ok {
 		return
 	}
-	_, rule := h.policy(ctx, p)
+	_, rule := h.policyFor(ctx, p, r.Required)
 	if r.BreakGlass != nil {
 		rule = breakGlassRule(r.Required, rule)
 	}

@@ -57,8 +57,12 @@ func parseReleaseValue(v string) (id, digest string, ok bool) {
 // each version so a click on an old copy can be told apart.
 func ReleaseMessage(v ReleaseView) Message {
 	r, m := v.Release, v.Manifest
+	title := fmt.Sprintf("Release %s · %s: %s → %s", r.ID, r.Pipeline, m.Source.Environment, m.Target.Environment)
+	if m.RollbackOf != "" {
+		title = fmt.Sprintf("Rollback %s · %s: %s back to %s", r.ID, r.Pipeline, m.Target.Environment, m.Source.SnapshotID)
+	}
 	blocks := []slack.Block{
-		header(fmt.Sprintf("Release %s · %s: %s → %s", r.ID, r.Pipeline, m.Source.Environment, m.Target.Environment)),
+		header(title),
 		contextBlock(
 			fmt.Sprintf("%s *%s*", stateEmoji[r.State], stateLine(r, v.Now)),
 			fmt.Sprintf("proposed by <@%s>", r.Proposer),
@@ -68,6 +72,10 @@ func ReleaseMessage(v ReleaseView) Message {
 	}
 	if r.BreakGlass != nil {
 		blocks = append(blocks, section(emergencyLine(r)))
+	}
+	if m.RollbackOf != "" {
+		blocks = append(blocks, section(fmt.Sprintf(":rewind: *Rolls back* `%s`: puts back what %s ran before it, as Kosli recorded it in %s.",
+			m.RollbackOf, m.Target.Environment, link(m.Source.SnapshotURL, m.Source.SnapshotID))))
 	}
 	var tail []slack.Block
 	tail = append(tail, section(gateLine(r.Gate)))
@@ -117,8 +125,13 @@ func ReleaseMessage(v ReleaseView) Message {
 	if r.BreakGlass != nil {
 		emergency = "EMERGENCY break-glass release, "
 	}
-	return Message{Blocks: blocks, Text: truncate(esc(fmt.Sprintf("Release %s (%s): %s%s, %d artifact(s) from %s to %s", r.ID, r.Pipeline,
-		emergency, stateLine(r, v.Now), len(m.Artifacts), m.Source.Environment, m.Target.Environment)), maxFallbackText)}
+	text := fmt.Sprintf("Release %s (%s): %s%s, %d artifact(s) from %s to %s", r.ID, r.Pipeline,
+		emergency, stateLine(r, v.Now), len(m.Artifacts), m.Source.Environment, m.Target.Environment)
+	if m.RollbackOf != "" {
+		text = fmt.Sprintf("Rollback %s (%s) of %s: %s%s, %d artifact(s) put back in %s", r.ID, r.Pipeline,
+			m.RollbackOf, emergency, stateLine(r, v.Now), len(m.Artifacts), m.Target.Environment)
+	}
+	return Message{Blocks: blocks, Text: truncate(esc(text), maxFallbackText)}
 }
 
 // artifactSections lists the manifest's artifacts, one line each, in at most

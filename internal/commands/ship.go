@@ -107,7 +107,13 @@ func (h *Handler) driftSince(ctx context.Context, r *release.Release, p *config.
 	}
 	kctx, cancel := context.WithTimeout(ctx, h.d.KosliTimeout)
 	defer cancel()
-	d, err := h.d.Kosli.Diff(kctx, p.From, p.To)
+	// A rollback's source is a snapshot that cannot change: what matters
+	// is that the target still runs what the rollback replaces.
+	from := p.From
+	if m.RollbackOf != "" {
+		from = m.Source.SnapshotID
+	}
+	d, err := h.d.Kosli.Diff(kctx, from, p.To)
 	if err != nil {
 		return nil, err
 	}

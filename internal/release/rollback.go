@@ -53,10 +53,10 @@ func SnapshotGoneRefusal(of *Manifest) *RollbackRefusal {
 
 // UnknownArtifactRefusal is the refusal for an artifact to restore that
 // Kosli does not know (any more).
-func UnknownArtifactRefusal(of *Manifest, service, fingerprint string) *RollbackRefusal {
+func UnknownArtifactRefusal(releaseID, service, fingerprint string) *RollbackRefusal {
 	return &RollbackRefusal{Kind: ArtifactUnknown, Text: fmt.Sprintf(
 		"%s ran %s before %s, and Kosli no longer knows that artifact: it cannot be restored",
-		service, shortFP(fingerprint), of.ReleaseID)}
+		service, shortFP(fingerprint), releaseID)}
 }
 
 // PlanRollback plans the rollback of the release whose manifest is of,
@@ -94,7 +94,7 @@ func PlanRollback(d *Diff, of *Manifest, opts PlanOptions) (*Rollback, error) {
 				"%s in Kosli no longer holds %s (%s), which %s replaced: it is not the snapshot %s was planned against, so what ran before it cannot be read",
 				of.Target.SnapshotID, a.Service, shortFP(fp), of.ReleaseID, of.ReleaseID)}
 		case !was.HasProvenance():
-			return nil, UnknownArtifactRefusal(of, a.Service, fp)
+			return nil, UnknownArtifactRefusal(of.ReleaseID, a.Service, fp)
 		}
 		flows = append(flows, was.Flow)
 	}

@@ -81,6 +81,19 @@ func (s *Server) SetEnvironment(name string, artifacts []Artifact) int {
 	return index
 }
 
+// RecreateEnvironment plays an environment archived and created again under
+// the same name: `kosli archive environment` hides it, keeping its data
+// (kosli-dev/cli cmd/kosli/archiveEnvironment.go), and the new one starts
+// with no snapshots, so its next is #1 again (*inferred*: snapshot indexes
+// are 1-based positions, "len(snapshots) == 3. Indexes are 1-based" in
+// cmd/kosli/getSnapshot_test.go). Snapshots of the old one are gone.
+func (s *Server) RecreateEnvironment(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.env(name, "")
+	e.snapshots = nil
+}
+
 // appendSnapshot adds a snapshot; s.mu must be held.
 func (s *Server) appendSnapshot(e *environment, index int, artifacts []Artifact) {
 	taken := s.now()
