@@ -213,3 +213,43 @@ func TestRollbackRefusals(t *testing.T) {
 	b.kosli.SetEnvironment("aws-prod", nil)
 	nothing(t, "rollback "+first, "No rollback: Kosli no longer has aws-prod#3548, the snapshot of aws-prod that "+first+" was planned against")
 }
+
+// A rollback in a freeze is refused like any proposal; with --break-glass,
+// by someone allowed, it ignores the freeze, needs break_glass.required (0
+// here: it ships at once), is marked as an emergency and still rolls back.
+func TestRollbackWithBreakGlassThroughAFreeze(t *testing.T) {
+	b := startShip(t, "2", githubtest.Workflow{}, shipSetup{}, withBreakGlass(t, `allowed: ["U0ALICE0001"], required: 0`))
+	first := b.shipped()
+	b.command(carol, releaseChannel, "freeze 4h change freeze")
+	b.channelHas("froze pipeline `prod`")
+	b.command(alice, releaseChannel, "rollback")
+	b.ephemeral(releaseChannel, alice, "No release can be proposed until then.")
+	b.command(bob, releaseChannel, "rollback --break-glass checkout fails")
+	b.ephemeral(releaseChannel, bob, "Only <@"+alice+"> can propose a break-glass release")
+	b.command(alice, releaseChannel, "rollback --break-glass")
+	b.ephemeral(releaseChannel, alice, "`--break-glass` needs a reason")
+
+	b.command(alice, releaseChannel, "rollback "+first+" --break-glass checkout fails")
+	msg := b.rollbackMessage()
+	text := blocksText(t, msg.Blocks)
+	if !strings.Contains(text, "*EMERGENCY: break-glass release*") || !strings.Contains(text, "*Rolls back* `"+first+"`") {
+		t.Errorf("rollback message:\n%s", text)
+	}
+	b.threadHas(msg.TS, "Release succeeded")
+	got := b.dispatchedDigests(1)
+	if got["nginx"] != "sha256:"+fpNginxOld || got["web"] != "sha256:"+fpWebOld {
+		t.Errorf("dispatched %v", got)
+	}
+	id := msg.Text[len("Rollback "):strings.Index(msg.Text, " (")]
+	data, err := b.store().Manifest(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := release.VerifyManifest(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.RollbackOf != first || m.BreakGlass == nil || m.BreakGlass.Reason != "checkout fails" {
+		t.Errorf("manifest rollbackOf %q, break glass %+v", m.RollbackOf, m.BreakGlass)
+	}
+}
