@@ -14,8 +14,11 @@ package config
 import (
 	"errors"
 	"io/fs"
+	"net/url"
 	"os"
+	"regexp"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -102,6 +105,11 @@ type Pipeline struct {
 	Workflow *Workflow
 	Verify   Verify
 	Gate     Gate
+	// MinSoak is how long an artifact must have run in From before it may be
+	// promoted (gate.min_soak); 0 when there is no soak.
+	MinSoak Duration
+	// ChangeTicket is nil when releases take no change ticket.
+	ChangeTicket *ChangeTicket
 	// DriftReport is nil when no drift report is scheduled.
 	DriftReport *DriftReport
 	// Freezes are the pipeline's own freeze windows (see Config.Freezes
@@ -129,6 +137,19 @@ type Freeze struct {
 
 // Recurring reports whether f opens on a schedule rather than once.
 func (f Freeze) Recurring() bool { return !f.Start.IsZero() }
+
+// TicketPlaceholder is where a change ticket goes in ChangeTicket.URL.
+const TicketPlaceholder = "{ticket}"
+
+// ChangeTicket is a pipeline's change tickets: /release propose … --ticket CHG123.
+type ChangeTicket struct {
+	// Required refuses a proposal without a ticket.
+	Required bool
+	// Pattern is what a ticket must match, whole (anchored with ^ and $).
+	Pattern *regexp.Regexp
+	// URL links a ticket, with TicketPlaceholder where it goes; "" for no link.
+	URL string
+}
 
 // BreakGlass is who may propose an emergency release that ignores freezes,
 // how many approvals it needs and how soon it must be reviewed.
@@ -262,4 +283,35 @@ func (c *Config) HasWorkflows() bool {
 		}
 	}
 	return false
+}
+
+// MaxTicketLength bounds a change ticket whatever the pattern allows.
+const MaxTicketLength = 64
+
+// Check refuses a ticket the pipeline does not take: missing where one is
+// required, too long, or not matching the pattern. "" with no ticket
+// required is fine. The error is one line people can act on.
+func (c *ChangeTicket) Check(ticket string) error {
+	switch {
+	case c == nil && ticket == "":
+		return nil
+	case c == nil:
+		return errors.New("this pipeline takes no change ticket; leave out --ticket")
+	case ticket == "" && c.Required:
+		return errors.New("this pipeline needs a change ticket: add --ticket, matching " + c.Pattern.String())
+	case ticket == "":
+		return nil
+	case len(ticket) > MaxTicketLength || !c.Pattern.MatchString(ticket):
+		return errors.New("the change ticket must match " + c.Pattern.String())
+	}
+	return nil
+}
+
+// Link is the ticket's page, or "" when no url is configured. The ticket
+// is path-escaped into the template.
+func (c *ChangeTicket) Link(ticket string) string {
+	if c == nil || c.URL == "" || ticket == "" {
+		return ""
+	}
+	return strings.ReplaceAll(c.URL, TicketPlaceholder, url.PathEscape(ticket))
 }

@@ -47,18 +47,30 @@ type (
 		WaitTimeout      yaml.Node `yaml:"wait_timeout"`
 	}
 	rawPipeline struct {
-		Name        yaml.Node       `yaml:"name"`
-		From        yaml.Node       `yaml:"from"`
-		To          yaml.Node       `yaml:"to"`
-		Channel     yaml.Node       `yaml:"channel"`
-		Approvals   *rawApprovals   `yaml:"approvals"`
-		Evidence    *rawEvidence    `yaml:"evidence"`
-		Workflow    *rawWorkflow    `yaml:"workflow"`
-		Verify      *rawVerify      `yaml:"verify"`
-		Gate        yaml.Node       `yaml:"gate"`
-		DriftReport *rawDriftReport `yaml:"drift_report"`
-		Freezes     []*rawFreeze    `yaml:"freezes"`
-		BreakGlass  *rawBreakGlass  `yaml:"break_glass"`
+		Name         yaml.Node        `yaml:"name"`
+		From         yaml.Node        `yaml:"from"`
+		To           yaml.Node        `yaml:"to"`
+		Channel      yaml.Node        `yaml:"channel"`
+		Approvals    *rawApprovals    `yaml:"approvals"`
+		Evidence     *rawEvidence     `yaml:"evidence"`
+		Workflow     *rawWorkflow     `yaml:"workflow"`
+		Verify       *rawVerify       `yaml:"verify"`
+		Gate         rawGate          `yaml:"gate"`
+		DriftReport  *rawDriftReport  `yaml:"drift_report"`
+		Freezes      []*rawFreeze     `yaml:"freezes"`
+		BreakGlass   *rawBreakGlass   `yaml:"break_glass"`
+		ChangeTicket *rawChangeTicket `yaml:"change_ticket"`
+	}
+	// rawGate is "gate: enforce" (the mode alone, as before) or
+	// "gate: {mode: enforce, min_soak: 2h}".
+	rawGate struct {
+		Mode    yaml.Node `yaml:"mode"`
+		MinSoak yaml.Node `yaml:"min_soak"`
+	}
+	rawChangeTicket struct {
+		Required yaml.Node `yaml:"required"`
+		Pattern  yaml.Node `yaml:"pattern"`
+		URL      yaml.Node `yaml:"url"`
 	}
 	rawApprovals struct {
 		Required          yaml.Node   `yaml:"required"`
@@ -192,7 +204,21 @@ type walker struct {
 	active map[*yaml.Node]bool // mappings being walked, to catch a merge of itself
 }
 
-var nodeType = reflect.TypeFor[yaml.Node]()
+var (
+	nodeType = reflect.TypeFor[yaml.Node]()
+	gateType = reflect.TypeFor[rawGate]()
+)
+
+// UnmarshalYAML takes a scalar gate as its mode; a mapping is decoded as is
+// (the walk has already refused its unknown keys).
+func (g *rawGate) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		g.Mode = *n
+		return nil
+	}
+	type plain rawGate
+	return n.Decode((*plain)(g))
+}
 
 func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 	if w.budget--; w.budget < 0 {
@@ -210,6 +236,8 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 		t = t.Elem()
 	}
 	switch {
+	case t == gateType && n.Kind == yaml.ScalarNode:
+		w.nodes[join(path, "mode")] = n
 	case t == nodeType:
 		if n.Kind != yaml.ScalarNode {
 			w.p.add(n.Line, path, "must be a single value, not "+describe(n))

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -122,8 +123,9 @@ func (v *validator) pipeline(r *rawPipeline, path string) *Pipeline {
 	if r.Verify != nil {
 		p.Verify.Timeout = v.duration(&r.Verify.Timeout, path+".verify.timeout", DefaultVerifyTime)
 	}
-	if g, ok := parse(v, &r.Gate, path+".gate", false, parseGate); ok {
-		p.Gate = g
+	p.Gate, p.MinSoak = v.gate(&r.Gate, path+".gate")
+	if r.ChangeTicket != nil {
+		p.ChangeTicket = v.changeTicket(r.ChangeTicket, path+".change_ticket")
 	}
 	if r.DriftReport != nil {
 		p.DriftReport = v.driftReport(r.DriftReport, path+".drift_report")
@@ -133,6 +135,43 @@ func (v *validator) pipeline(r *rawPipeline, path string) *Pipeline {
 		p.BreakGlass = v.breakGlass(r.BreakGlass, path+".break_glass")
 	}
 	return p
+}
+
+// gate reads "gate: warn" or "gate: {mode: warn, min_soak: 2h}"; errors in
+// the scalar form name "gate" as before.
+func (v *validator) gate(r *rawGate, path string) (Gate, Duration) {
+	g, modePath := GateEnforce, path+".mode"
+	if n, ok := v.nodes[path]; ok && n.Kind == yaml.ScalarNode {
+		modePath = path
+	}
+	if m, ok := parse(v, &r.Mode, modePath, false, parseGate); ok {
+		g = m
+	}
+	return g, v.duration(&r.MinSoak, path+".min_soak", 0)
+}
+
+func (v *validator) changeTicket(r *rawChangeTicket, path string) *ChangeTicket {
+	c := &ChangeTicket{Required: v.boolean(&r.Required, path+".required")}
+	if s, line, ok := v.text(&r.Pattern, path+".pattern", true); ok {
+		re, err := regexp.Compile(s)
+		switch {
+		case err != nil:
+			v.p.add(line, path+".pattern", "must be a regular expression (RE2 syntax): "+err.Error())
+		case !strings.HasPrefix(s, "^") || !strings.HasSuffix(s, "$"):
+			v.p.add(line, path+".pattern", "must match the whole ticket: start it with ^ and end it with $, not "+quote(s))
+		default:
+			c.Pattern = re
+		}
+	}
+	if s, line, ok := v.text(&r.URL, path+".url", false); ok {
+		if u, err := url.Parse(strings.ReplaceAll(s, TicketPlaceholder, "x")); err != nil || u.Scheme != "https" || u.Host == "" ||
+			!strings.Contains(s, TicketPlaceholder) {
+			v.p.add(line, path+".url", "must be an https:// link with "+TicketPlaceholder+" where the ticket goes, not "+quote(s))
+		} else {
+			c.URL = s
+		}
+	}
+	return c
 }
 
 func (v *validator) approvals(r *rawApprovals, path string) Approvals {
