@@ -186,6 +186,17 @@ func (h *Handler) clicker(ctx context.Context, userID, teamID string) (release.C
 	if h.d.People == nil {
 		return c, nil
 	}
+	// The person and the groups are two independent lookups (users.info,
+	// usergroups.list): asked at once, the click waits for one round trip.
+	type groupsAnswer struct {
+		groups []slack.UserGroup
+		err    error
+	}
+	answer := make(chan groupsAnswer, 1)
+	go func() {
+		groups, err := h.d.People.UserGroups(ctx)
+		answer <- groupsAnswer{groups, err}
+	}()
 	u, err := h.d.People.User(ctx, userID)
 	if err != nil {
 		return c, err
@@ -195,7 +206,8 @@ func (h *Handler) clicker(ctx context.Context, userID, teamID string) (release.C
 	if u.TeamID != "" {
 		c.TeamID = u.TeamID
 	}
-	groups, err := h.d.People.UserGroups(ctx)
+	a := <-answer
+	groups, err := a.groups, a.err
 	if err != nil {
 		h.d.Logger.Warn().Err(err).Msg("user groups could not be read")
 		return c, nil
