@@ -30,6 +30,12 @@ func (h *Handler) propose(ctx context.Context, inv *invocation, p *config.Pipeli
 	if err != nil {
 		return err
 	}
+	// A break-glass release is for an emergency: it does not wait for a soak.
+	if breakGlass == "" {
+		if err := refuseSoaking(plan, p, h.d.Now()); err != nil {
+			return err
+		}
+	}
 	return h.proposePlan(ctx, inv, p, proposal{plan: plan, breakGlass: breakGlass})
 }
 
@@ -122,6 +128,26 @@ func refuseBlocked(plan *release.Plan, p *config.Pipeline) error {
 		reasons = append(reasons, "• "+esc(r.String()))
 	}
 	return &refusalError{fmt.Sprintf(":no_entry: No release: %s\n%s\n`/release diff %s` shows the whole picture.", "the plan is blocked:", strings.Join(reasons, "\n"), p.Name)}
+}
+
+// refuseSoaking refuses a plan with an artifact that has not run
+// gate.min_soak in the source, naming each one's time left and when the
+// release could go.
+func refuseSoaking(plan *release.Plan, p *config.Pipeline, now time.Time) error {
+	soaking := plan.Soaking(p.MinSoak.Duration(), now)
+	if len(soaking) == 0 {
+		return nil
+	}
+	lines := make([]string, len(soaking))
+	for i, s := range soaking {
+		lines[i] = "• " + esc(s.String())
+	}
+	when := "It can go once Kosli says when each started."
+	if by := release.SoakedBy(soaking); !by.IsZero() {
+		when = fmt.Sprintf("It can go %s (in %s).", slackDate(by), release.HumanDuration(by.Sub(now).Round(time.Minute)))
+	}
+	return &refusalError{fmt.Sprintf(":hourglass_flowing_sand: No release yet: every artifact must run %s in %s first (gate.min_soak).\n%s\n%s",
+		release.HumanDuration(p.MinSoak.Duration()), esc(p.From), strings.Join(lines, "\n"), when)}
 }
 
 // draft is a release's manifest before the release is stored: sealed and
