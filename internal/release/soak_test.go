@@ -21,16 +21,16 @@ func TestSoaking(t *testing.T) {
 		strings []string
 	}{
 		{"no soak required", 0, []release.Artifact{art("web-ci", commit, "f1", started(time.Minute))}, nil, time.Time{}, nil},
-		{"soaked long enough", 2 * time.Hour, []release.Artifact{art("web-ci", commit, "f1", started(3 * time.Hour))}, nil, time.Time{}, nil},
-		{"exactly the soak: eligible now", 2 * time.Hour, []release.Artifact{art("web-ci", commit, "f1", started(2 * time.Hour))}, nil, time.Time{}, nil},
+		{"soaked long enough", 2 * time.Hour, []release.Artifact{art("web-ci", commit, "f1", started(3*time.Hour))}, nil, time.Time{}, nil},
+		{"exactly the soak: eligible now", 2 * time.Hour, []release.Artifact{art("web-ci", commit, "f1", started(2*time.Hour))}, nil, time.Time{}, nil},
 		{"one waits 47m, one has soaked", 2 * time.Hour, []release.Artifact{
-			art("web-ci", commit, "f1", started(73 * time.Minute)),
-			art("saver-ci", commit, "f2", started(5 * time.Hour)),
+			art("web-ci", commit, "f1", started(73*time.Minute)),
+			art("saver-ci", commit, "f2", started(5*time.Hour)),
 		}, []release.Soaking{{Service: "web", Environment: "beta", Left: 47 * time.Minute, Eligible: now.Add(47 * time.Minute)}},
 			now.Add(47 * time.Minute), []string{"web: 47m more in beta"}},
 		{"two wait: the release goes when the later has soaked", 2 * time.Hour, []release.Artifact{
 			art("web-ci", commit, "f1", started(time.Hour)),
-			art("nginx-ci", commit, "f2", started(10 * time.Minute)),
+			art("nginx-ci", commit, "f2", started(10*time.Minute)),
 		}, []release.Soaking{
 			{Service: "web", Environment: "beta", Left: time.Hour, Eligible: now.Add(time.Hour)},
 			{Service: "nginx", Environment: "beta", Left: 110 * time.Minute, Eligible: now.Add(110 * time.Minute)},
