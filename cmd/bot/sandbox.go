@@ -205,7 +205,12 @@ func promoteDeployed(k *kositest.Server, run githubtest.Run) {
 		return
 	}
 	// Kosli's environment reporter sees a deploy a little after it ends.
-	time.AfterFunc(2*time.Second, func() { k.Promote("aws-beta", "aws-prod", fps) })
+	// A rollback deploys artifacts aws-beta no longer runs: those that ran before.
+	time.AfterFunc(2*time.Second, func() {
+		if k.Promote("aws-beta", "aws-prod", fps) == 0 {
+			k.Deploy("aws-prod", fps)
+		}
+	})
 }
 
 // deployedFingerprints are the fingerprints a finished run's successful legs
@@ -234,7 +239,7 @@ func (e *sandboxUsageError) Error() string { return e.msg }
 func runSandbox(ctx context.Context, args []string, io stdio, _ func(string) string, now func() time.Time) int {
 	fs := newFlags("bot sandbox")
 	listen := fs.String("listen", "localhost:8080", "address of the sandbox page (and /healthz, /metrics)")
-	tour := fs.Bool("tour", false, "drive a whole release (diff, propose, two approvals, deploy, verify) and exit 0 when it succeeded")
+	tour := fs.Bool("tour", false, "drive a whole release (diff, propose, two approvals, deploy, verify), then its rollback, and exit 0 when both succeeded")
 	fail := fs.String("fail", "", "make this service's deploy leg fail (e.g. web)")
 	legTime := fs.Duration("leg-time", 4*time.Second, "how long each deploy leg takes")
 	if done, code := parseFlags(fs, args, io, sandboxHelp); done {

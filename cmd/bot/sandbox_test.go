@@ -21,7 +21,8 @@ func TestSandboxTour(t *testing.T) {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
 	}
 	for _, want := range []string{"open http://localhost:", "/sandbox/", "refused: Guests cannot approve", "so you cannot approve it",
-		"5 of 5 artifacts deployed", "Verified in aws-prod#", "tour: the release succeeded"} {
+		"5 of 5 artifacts deployed", "Verified in aws-prod#", "tour: the release succeeded",
+		"tour: the bot proposed Rollback prod-", "tour: the rollback succeeded"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("tour output lacks %q:\n%s", want, out.String())
 		}

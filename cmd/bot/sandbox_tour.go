@@ -13,7 +13,7 @@ import (
 
 // runTour plays a whole release through the fake Slack, as people would:
 // a diff, a proposal, a guest's refused click, two approvals, the deploy
-// and its verification. It fails on the first step that does not happen.
+// and its verification, then a rollback of it, approved and verified. It fails on the first step that does not happen.
 func runTour(ctx context.Context, w *sandboxWorld, io stdio) error {
 	step := func(format string, args ...any) { fmt.Fprintf(io.out, "tour: "+format+"\n", args...) }
 	wait := func(what string, d time.Duration, cond func(*slacktest.State) bool) error {
@@ -83,14 +83,20 @@ func runTour(ctx context.Context, w *sandboxWorld, io stdio) error {
 		})
 		step("  refused: %s", text)
 	}
-	for _, u := range []string{sandboxApprover1, sandboxApprover2} {
-		step("%s clicks Approve", name(w, u))
-		if _, err := w.slack.BlockAction(slacktest.BlockAction{UserID: u, ChannelID: sandboxChannel, MessageTS: rel.TS, ActionID: "release_approve"}); err != nil {
-			return err
+	approve := func(ts string) error {
+		for _, u := range []string{sandboxApprover1, sandboxApprover2} {
+			step("%s clicks Approve", name(w, u))
+			if _, err := w.slack.BlockAction(slacktest.BlockAction{UserID: u, ChannelID: sandboxChannel, MessageTS: ts, ActionID: "release_approve"}); err != nil {
+				return err
+			}
+			if err := wait(name(w, u)+"'s approval", 30*time.Second, inThread(ts, "<@"+u+"> approved")); err != nil {
+				return err
+			}
 		}
-		if err := wait(name(w, u)+"'s approval", 30*time.Second, inThread(rel.TS, "<@"+u+"> approved")); err != nil {
-			return err
-		}
+		return nil
+	}
+	if err := approve(rel.TS); err != nil {
+		return err
 	}
 	step("approved; the promotion workflow runs")
 	if err := wait("the workflow run", time.Minute, inThread(rel.TS, "Workflow run <")); err != nil {
@@ -117,7 +123,27 @@ func runTour(ctx context.Context, w *sandboxWorld, io stdio) error {
 	if !strings.Contains(strings.Join(replies, "\n"), "Verified in aws-prod#") {
 		return fmt.Errorf("the release was not verified in Kosli")
 	}
-	return tourEvidence(ctx, w, step)
+	if err := tourEvidence(ctx, w, step); err != nil {
+		return err
+	}
+
+	// Then the way back: a rollback puts back what aws-prod ran before.
+	if err := command(sandboxProposer, "rollback"); err != nil {
+		return err
+	}
+	var rb slacktest.Message
+	if err := wait("the rollback", time.Minute, func(st *slacktest.State) bool { var ok bool; rb, ok = find(st, "Rollback prod-"); return ok }); err != nil {
+		return err
+	}
+	step("the bot proposed %s", rb.Text)
+	if err := approve(rb.TS); err != nil {
+		return err
+	}
+	if err := wait("the rollback to be verified", 5*time.Minute, inThread(rb.TS, "Verified in aws-prod#")); err != nil {
+		return err
+	}
+	step("the rollback succeeded: aws-prod runs again what it ran before the release")
+	return nil
 }
 
 // tourEvidence shows what Kosli holds of the release, per artifact, once the
