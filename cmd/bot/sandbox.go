@@ -71,6 +71,7 @@ pipelines:
     workflow: { repo: cyber-dojo/aws-prod-co-promotion, file: promote.yml, ref: main, timeout: 30m }
     verify: { timeout: 2m }
     gate: warn
+    break_glass: { allowed: ["U0PAT000001"], required: 2, review_within: 24h }
 `
 
 // sandboxWorld is everything the bot talks to, faked, in this process.
@@ -241,6 +242,7 @@ func runSandbox(ctx context.Context, args []string, io stdio, _ func(string) str
 	listen := fs.String("listen", "localhost:8080", "address of the sandbox page (and /healthz, /metrics)")
 	tour := fs.Bool("tour", false, "drive a whole release (diff, propose, two approvals, deploy, verify), then its rollback, and exit 0 when both succeeded")
 	fail := fs.String("fail", "", "make this service's deploy leg fail (e.g. web)")
+	emergency := fs.Bool("emergency", false, "with --tour: Alex freezes the pipeline first, and Pat's release is a break-glass one that ships through the freeze")
 	legTime := fs.Duration("leg-time", 4*time.Second, "how long each deploy leg takes")
 	if done, code := parseFlags(fs, args, io, sandboxHelp); done {
 		return code
@@ -284,7 +286,7 @@ func runSandbox(ctx context.Context, args []string, io stdio, _ func(string) str
 	fmt.Fprintf(io.out, "Act as pat (proposer), alex and sam (approvers) or gus (a guest); try /release diff, then /release propose.\n")
 
 	if *tour {
-		err := runTour(ctx, w, io)
+		err := runTour(ctx, w, io, *emergency)
 		cancel()
 		if serr := <-served; err == nil && serr != nil {
 			err = fmt.Errorf("the bot stopped with an error: %w", serr)

@@ -36,6 +36,26 @@ func TestSandboxTour(t *testing.T) {
 	}
 }
 
+// TestSandboxEmergencyTour: the sandbox shows a freeze and a break-glass
+// release shipping through it.
+func TestSandboxEmergencyTour(t *testing.T) {
+	t.Parallel()
+	var out, errb bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	code := run(ctx, []string{"sandbox", "--tour", "--emergency", "--listen", "127.0.0.1:0", "--leg-time", "1s"},
+		stdio{in: strings.NewReader(""), out: &out, err: &errb}, noEnv, time.Now)
+	if code != exitOK {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	for _, want := range []string{"froze pipeline `prod`", "refused: :snowflake: *Pipeline `prod` is frozen*", "EMERGENCY break-glass release",
+		"this break-glass release needs your review", "tour: the release succeeded", "shipped through the freeze"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("tour output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
 func TestSandboxTourReportsAFailedRelease(t *testing.T) {
 	t.Parallel()
 	var out, errb bytes.Buffer

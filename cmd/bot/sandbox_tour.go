@@ -13,8 +13,11 @@ import (
 
 // runTour plays a whole release through the fake Slack, as people would:
 // a diff, a proposal, a guest's refused click, two approvals, the deploy
-// and its verification, then a rollback of it, approved and verified. It fails on the first step that does not happen.
-func runTour(ctx context.Context, w *sandboxWorld, io stdio) error {
+// and its verification, then a rollback of it, approved and verified (with
+// emergency: a freeze first, and the release is a break-glass one that ships
+// through it; the freeze is lifted before the rollback). It fails on the
+// first step that does not happen.
+func runTour(ctx context.Context, w *sandboxWorld, io stdio, emergency bool) error {
 	step := func(format string, args ...any) { fmt.Fprintf(io.out, "tour: "+format+"\n", args...) }
 	wait := func(what string, d time.Duration, cond func(*slacktest.State) bool) error {
 		wctx, cancel := context.WithTimeout(ctx, d)
@@ -59,7 +62,14 @@ func runTour(ctx context.Context, w *sandboxWorld, io stdio) error {
 		return err
 	}
 	step("the bot posted the diff: %s", diff.Text)
-	if err := command(sandboxProposer, "propose"); err != nil {
+	propose := "propose"
+	if emergency {
+		if err := tourFreeze(ctx, w, step, command, wait); err != nil {
+			return err
+		}
+		propose = "propose --break-glass the sandbox shows an emergency release"
+	}
+	if err := command(sandboxProposer, propose); err != nil {
 		return err
 	}
 	var rel slacktest.Message
@@ -126,6 +136,16 @@ func runTour(ctx context.Context, w *sandboxWorld, io stdio) error {
 	if err := tourEvidence(ctx, w, step); err != nil {
 		return err
 	}
+	if emergency {
+		step("the break-glass release shipped through the freeze; it waits for an approver's review (Reviewed / Not OK on its message)")
+		if err := command(sandboxApprover1, "unfreeze"); err != nil {
+			return err
+		}
+		if err := wait("the unfreeze", 30*time.Second, func(st *slacktest.State) bool { _, ok := findText(st, "lifted the freeze"); return ok }); err != nil {
+			return err
+		}
+		step("the freeze is lifted")
+	}
 
 	// Then the way back: a rollback puts back what aws-prod ran before.
 	if err := command(sandboxProposer, "rollback"); err != nil {
@@ -144,6 +164,36 @@ func runTour(ctx context.Context, w *sandboxWorld, io stdio) error {
 	}
 	step("the rollback succeeded: aws-prod runs again what it ran before the release")
 	return nil
+}
+
+// tourFreeze has an approver freeze the pipeline and shows the proposer's
+// plain propose refused, as the emergency tour's start.
+func tourFreeze(ctx context.Context, w *sandboxWorld, step func(string, ...any), command func(user, text string) error,
+	wait func(what string, d time.Duration, cond func(*slacktest.State) bool) error) error {
+	if err := command(sandboxApprover1, "freeze 1h the sandbox shows a change freeze"); err != nil {
+		return err
+	}
+	if err := wait("the freeze", 30*time.Second, func(st *slacktest.State) bool {
+		m, ok := findText(st, "froze pipeline")
+		if ok {
+			step("the bot announced: %s", m.Text)
+		}
+		return ok
+	}); err != nil {
+		return err
+	}
+	if err := command(sandboxProposer, "propose"); err != nil {
+		return err
+	}
+	return wait("the refusal", 30*time.Second, func(st *slacktest.State) bool {
+		for _, m := range st.Ephemerals(sandboxChannel, sandboxProposer) {
+			if strings.Contains(m.Text, "is frozen") {
+				step("  refused: %s", m.Text)
+				return true
+			}
+		}
+		return false
+	})
 }
 
 // tourEvidence shows what Kosli holds of the release, per artifact, once the
@@ -189,4 +239,14 @@ func name(w *sandboxWorld, id string) string {
 		}
 	}
 	return id
+}
+
+// findText is the first message in the sandbox channel containing want.
+func findText(st *slacktest.State, want string) (slacktest.Message, bool) {
+	for _, m := range st.Messages(sandboxChannel) {
+		if !m.Ephemeral && strings.Contains(m.Text, want) {
+			return m, true
+		}
+	}
+	return slacktest.Message{}, false
 }
