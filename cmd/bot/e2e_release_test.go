@@ -35,10 +35,16 @@ func (b *bot) setMessageTS(id, ts string) {
 // releaseMessage waits for the release's parent message (the one with an id header).
 func (b *bot) releaseMessage() slacktest.Message {
 	b.t.Helper()
+	return b.parentStarting("Release prod-")
+}
+
+// parentStarting waits for the first top-level message whose text starts with prefix.
+func (b *bot) parentStarting(prefix string) slacktest.Message {
+	b.t.Helper()
 	var msg slacktest.Message
-	b.waitFor("a release message", func(st *slacktest.State) bool {
+	b.waitFor("a message starting "+prefix, func(st *slacktest.State) bool {
 		for _, m := range st.Messages(releaseChannel) {
-			if !m.Ephemeral && m.ThreadTS == "" && strings.HasPrefix(m.Text, "Release prod-") {
+			if !m.Ephemeral && m.ThreadTS == "" && strings.HasPrefix(m.Text, prefix) {
 				msg = m
 				return true
 			}

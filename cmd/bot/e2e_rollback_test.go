@@ -31,17 +31,21 @@ func rollbackNeedsTwo(o *serveOptions) {
 // rollbackMessage waits for a rollback's parent message.
 func (b *bot) rollbackMessage() slacktest.Message {
 	b.t.Helper()
-	var msg slacktest.Message
-	b.waitFor("a rollback message", func(st *slacktest.State) bool {
-		for _, m := range st.Messages(releaseChannel) {
-			if !m.Ephemeral && m.ThreadTS == "" && strings.HasPrefix(m.Text, "Rollback prod-") {
-				msg = m
-				return true
-			}
-		}
-		return false
-	})
-	return msg
+	return b.parentStarting("Rollback prod-")
+}
+
+// storedManifest is release id's manifest in Redis, verified.
+func (b *bot) storedManifest(id string) *release.Manifest {
+	b.t.Helper()
+	data, err := b.store().Manifest(context.Background(), id)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	m, err := release.VerifyManifest(data)
+	if err != nil {
+		b.t.Fatalf("stored manifest of %s: %v", id, err)
+	}
+	return m
 }
 
 // shipped proposes, approves and waits for the release to succeed and be
@@ -131,15 +135,7 @@ func TestRollbackRestoresThePreviousArtifacts(t *testing.T) {
 			t.Errorf("rollback message lacks %q:\n%s", want, text)
 		}
 	}
-	id := msg.Text[len("Rollback "):strings.Index(msg.Text, " (")]
-	data, err := b.store().Manifest(context.Background(), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := release.VerifyManifest(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := b.storedManifest(msg.Text[len("Rollback "):strings.Index(msg.Text, " (")])
 	if m.RollbackOf != first || m.Source.SnapshotID != "aws-prod#3548" || m.Source.Environment != "aws-prod" || m.Target.Environment != "aws-prod" {
 		t.Errorf("manifest rollbackOf %q, source %+v, target %+v", m.RollbackOf, m.Source, m.Target)
 	}
@@ -240,15 +236,7 @@ func TestRollbackWithBreakGlassThroughAFreeze(t *testing.T) {
 	if got["nginx"] != "sha256:"+fpNginxOld || got["web"] != "sha256:"+fpWebOld {
 		t.Errorf("dispatched %v", got)
 	}
-	id := msg.Text[len("Rollback "):strings.Index(msg.Text, " (")]
-	data, err := b.store().Manifest(context.Background(), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := release.VerifyManifest(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := b.storedManifest(msg.Text[len("Rollback "):strings.Index(msg.Text, " (")])
 	if m.RollbackOf != first || m.BreakGlass == nil || m.BreakGlass.Reason != "checkout fails" {
 		t.Errorf("manifest rollbackOf %q, break glass %+v", m.RollbackOf, m.BreakGlass)
 	}

@@ -70,16 +70,7 @@ func (v *validator) settings(r *rawSettings) Settings {
 }
 
 func (v *validator) redis(r *rawRedis, path string, def Redis) Redis {
-	if n, line, ok := v.integer(&r.MinReplicasAcked, path+".min_replicas_acked"); ok {
-		switch {
-		case n < 0:
-			v.p.add(line, path+".min_replicas_acked", "must be 0 or more")
-		case n > MaxReplicasAcked:
-			v.p.add(line, path+".min_replicas_acked", "must be at most "+strconv.Itoa(MaxReplicasAcked))
-		default:
-			def.MinReplicasAcked = n
-		}
-	}
+	def.MinReplicasAcked = v.count(&r.MinReplicasAcked, path+".min_replicas_acked", 0, MaxReplicasAcked, "must be 0 or more", def.MinReplicasAcked)
 	if d := v.duration(&r.WaitTimeout, path+".wait_timeout", def.WaitTimeout); d > MaxWaitTimeout {
 		v.p.add(v.line(path+".wait_timeout"), path+".wait_timeout",
 			"must be at most 2s: it shares the Redis client's 3s read timeout, not "+quote(resolve(&r.WaitTimeout).Value))
@@ -182,27 +173,9 @@ func (v *validator) approvals(r *rawApprovals, path string) Approvals {
 			return a // not a mapping, already reported
 		}
 	}
-	if n, line, ok := v.integer(&r.Required, path+".required"); ok {
-		switch {
-		case n < 1:
-			v.p.add(line, path+".required", "must be at least 1")
-		case n > MaxRequired:
-			v.p.add(line, path+".required", "must be at most "+strconv.Itoa(MaxRequired))
-		default:
-			a.Required = n
-		}
-	}
-	a.RollbackRequired = a.Required
-	if n, line, ok := v.integer(&r.RollbackRequired, path+".rollback_required"); ok {
-		switch {
-		case n < 1:
-			v.p.add(line, path+".rollback_required", "must be at least 1 (a rollback that must ship at once is a break-glass release)")
-		case n > MaxRequired:
-			v.p.add(line, path+".rollback_required", "must be at most "+strconv.Itoa(MaxRequired))
-		default:
-			a.RollbackRequired = n
-		}
-	}
+	a.Required = v.count(&r.Required, path+".required", 1, MaxRequired, "must be at least 1", a.Required)
+	a.RollbackRequired = v.count(&r.RollbackRequired, path+".rollback_required", 1, MaxRequired,
+		"must be at least 1 (a rollback that must ship at once is a break-glass release)", a.Required)
 	a.Approvers = v.approvers(r.Approvers, path, "approvers")
 	for _, k := range []struct {
 		key string
@@ -250,18 +223,25 @@ func (v *validator) approvers(nodes []yaml.Node, path, key string) []Approver {
 func (v *validator) breakGlass(r *rawBreakGlass, path string) *BreakGlass {
 	b := &BreakGlass{Required: DefaultBreakGlassRequired, ReviewWithin: DefaultReviewWithin}
 	b.Allowed = v.approvers(r.Allowed, path, "allowed")
-	if n, line, ok := v.integer(&r.Required, path+".required"); ok {
-		switch {
-		case n < 0:
-			v.p.add(line, path+".required", "must be 0 (ship at once) or more")
-		case n > MaxRequired:
-			v.p.add(line, path+".required", "must be at most "+strconv.Itoa(MaxRequired))
-		default:
-			b.Required = n
-		}
-	}
+	b.Required = v.count(&r.Required, path+".required", 0, MaxRequired, "must be 0 (ship at once) or more", b.Required)
 	b.ReviewWithin = v.duration(&r.ReviewWithin, path+".review_within", b.ReviewWithin)
 	return b
+}
+
+// count reads an integer field from lo to hi (below is the rule broken
+// under lo); def when it is absent or wrong, the problem reported.
+func (v *validator) count(node *yaml.Node, field string, lo, hi int, below string, def int) int {
+	n, line, ok := v.integer(node, field)
+	switch {
+	case !ok:
+	case n < lo:
+		v.p.add(line, field, below)
+	case n > hi:
+		v.p.add(line, field, "must be at most "+strconv.Itoa(hi))
+	default:
+		return n
+	}
+	return def
 }
 
 // freezes reads a list of freeze windows; names are unique within it.
