@@ -34,6 +34,11 @@ func TestParse(t *testing.T) {
 		{"unfreeze", Request{Verb: VerbUnfreeze}},
 		{"unfreeze prod", Request{Verb: VerbUnfreeze, Pipeline: "prod"}},
 		{"propose --break-glass login is down", Request{Verb: VerbPropose, BreakGlass: true, Reason: "login is down"}},
+		{"rollback", Request{Verb: VerbRollback}},
+		{"rollback prod", Request{Verb: VerbRollback, Pipeline: "prod"}},
+		{"rollback prod-2026-11-24-3", Request{Verb: VerbRollback, ReleaseID: "prod-2026-11-24-3"}},
+		{"rollback prod prod-2026-11-24-3", Request{Verb: VerbRollback, Pipeline: "prod", ReleaseID: "prod-2026-11-24-3"}},
+		{"rollback prod —break-glass checkout fails", Request{Verb: VerbRollback, Pipeline: "prod", BreakGlass: true, Reason: "checkout fails"}},
 		{"propose prod web --break-glass CVE-2026-1", Request{Verb: VerbPropose, Pipeline: "prod", Services: []string{"web"}, BreakGlass: true, Reason: "CVE-2026-1"}},
 		// Slack's smart punctuation turns -- into an em dash.
 		{"propose \u2014break-glass outage", Request{Verb: VerbPropose, BreakGlass: true, Reason: "outage"}},
@@ -67,6 +72,11 @@ func TestParse(t *testing.T) {
 		{"unfreeze prod now", "takes at most a pipeline name"},
 		{"propose --break-glass", "`--break-glass` needs a reason"},
 		{"propose prod web --break-glass   ", "`--break-glass` needs a reason"},
+		{"rollback prod-2026-11-24-3 prod", `"prod" is not a pipeline or a release id`},
+		{"rollback prod-2026-11-24-3 prod-2026-11-24-4", `"prod-2026-11-24-4" is not a pipeline or a release id`},
+		{"rollback a b c", "takes at most a pipeline and a release id"},
+		{"rollback PROD!", "is not a pipeline or a release id"},
+		{"rollback --break-glass", "`--break-glass` needs a reason"},
 	}
 	for _, c := range bad {
 		_, err := Parse(c.in)
