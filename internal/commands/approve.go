@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
@@ -235,7 +233,7 @@ func (h *Handler) rejectClick(ctx context.Context, c *click) string {
 		c.log.Warn().Msg("reject clicked where no dialog can be opened")
 		return rejectNotOpened
 	}
-	if err := h.d.Views.OpenView(ctx, c.cb.TriggerID, rejectDialog(&release.Release{ID: id, ManifestDigest: digest})); err != nil {
+	if err := h.d.Views.OpenView(ctx, c.cb.TriggerID, ReasonModal(reasonAsks[CallbackReject], &release.Release{ID: id, ManifestDigest: digest})); err != nil {
 		c.log.Warn().Err(err).Msg("reject dialog could not be opened: nothing changed")
 		return rejectNotOpened
 	}
@@ -281,91 +279,6 @@ func (h *Handler) mayDecide(ctx context.Context, r *release.Release, p *config.P
 	return ""
 }
 
-func rejectDialog(r *release.Release) slack.ModalViewRequest {
-	input := slack.NewPlainTextInputBlockElement(slack.NewTextBlockObject(slack.PlainTextType, "Why is it rejected?", false, false), "reason")
-	input.Multiline = true
-	input.MaxLength = maxReason
-	block := slack.NewInputBlock("reason", slack.NewTextBlockObject(slack.PlainTextType, "Reason", false, false), nil, input)
-	return slack.ModalViewRequest{
-		Type:            slack.VTModal,
-		CallbackID:      CallbackReject,
-		PrivateMetadata: releaseValue(r),
-		Title:           slack.NewTextBlockObject(slack.PlainTextType, "Reject release", false, false),
-		Submit:          slack.NewTextBlockObject(slack.PlainTextType, "Reject", false, false),
-		Close:           slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false),
-		Blocks:          slack.Blocks{BlockSet: []slack.Block{section(fmt.Sprintf("Reject release `%s`? One rejection ends it.", r.ID)), block}},
-	}
-}
-
-// reasonRequired is what the reject dialog says under an empty reason.
-const reasonRequired = "Say why the release is rejected."
-
-// maxReason is the longest reject reason, in runes of what was typed: the
-// dialog allows no more, and a longer one (a crafted payload) is cut before
-// it is escaped, so that a reason and the line it is shown in fit a section.
-const maxReason = 2000
-
-// rejectReason is the reason typed in a submitted reject dialog, trimmed and cut.
-func rejectReason(cb slack.InteractionCallback) string {
-	if cb.View.State == nil {
-		return ""
-	}
-	return cut(strings.TrimSpace(cb.View.State.Values["reason"]["reason"].Value), maxReason)
-}
-
-// SubmissionAck is the payload to ack a view_submission with, nil for a
-// plain ack (which closes the dialog). A reject dialog without a reason is
-// answered with an error on its reason block, so it stays open; Slack only
-// reads response_action from the ack itself.
-// https://api.slack.com/surfaces/modals#displaying_errors
-func SubmissionAck(cb slack.InteractionCallback) *slack.ViewSubmissionResponse {
-	if cb.Type != slack.InteractionTypeViewSubmission || rejectReason(cb) != "" {
-		return nil
-	}
-	switch verdict, _, _, _ := parseReviewValue(cb.View.PrivateMetadata); {
-	case cb.View.CallbackID == CallbackReject:
-		return slack.NewErrorsViewSubmissionResponse(map[string]string{"reason": reasonRequired})
-	case cb.View.CallbackID == CallbackReview && verdict == verdictFlag:
-		return slack.NewErrorsViewSubmissionResponse(map[string]string{"reason": reviewFlagReasonRequired})
-	}
-	return nil
-}
-
-// ViewAck is SubmissionAck as a method, for a Socket Mode loop that asks its
-// handler what to ack a view_submission with.
-func (h *Handler) ViewAck(cb slack.InteractionCallback) *slack.ViewSubmissionResponse {
-	return SubmissionAck(cb)
-}
-
-// rejectSubmitted rejects the release named in the dialog's metadata. A
-// submission without a reason changes nothing: the ack kept the dialog open.
-func (h *Handler) rejectSubmitted(ctx context.Context, cb slack.InteractionCallback) {
-	id, digest, ok := parseReleaseValue(cb.View.PrivateMetadata)
-	if !ok {
-		return
-	}
-	reason := rejectReason(cb)
-	if reason == "" {
-		h.d.Logger.Info().Str("release_id", id).Str("user", cb.User.ID).Msg("reject dialog submitted without a reason: nothing changed")
-		return
-	}
-	r, p, text := h.releaseAndPipeline(ctx, id)
-	if text == "" {
-		text = h.mayDecide(ctx, r, p, cb.User.ID, cb.Team.ID)
-	}
-	if text == "" && digest != r.ManifestDigest {
-		text = "The release changed since the dialog opened."
-	}
-	if text == "" {
-		text = h.reject(ctx, r, p, cb.User.ID, reason)
-	}
-	if text != "" && r != nil && r.Channel != "" {
-		if err := h.d.Slack.PostEphemeral(ctx, r.Channel, cb.User.ID, text, nil); err != nil {
-			h.d.Logger.Warn().Err(err).Msg("could not answer the dialog")
-		}
-	}
-}
-
 func (h *Handler) reject(ctx context.Context, r *release.Release, p *config.Pipeline, userID, reason string) string {
 	_, err := h.d.Releases.Reject(ctx, r.ID, release.Decision{UserID: userID, At: h.d.Now(), Reason: reason}, h.decision(release.Rejected, userID, reason))
 	if errors.Is(err, store.ErrNotDurable) {
@@ -373,21 +286,32 @@ func (h *Handler) reject(ctx context.Context, r *release.Release, p *config.Pipe
 		return notRecorded("rejection", "Reject it again.")
 	}
 	if err != nil {
-		var conflict *store.ConflictError
-		if errors.As(err, &conflict) {
-			return fmt.Sprintf("This release is now %s.", conflict.State.Label())
-		}
-		ref := newRef()
-		h.d.Logger.Error().Err(err).Str("release_id", r.ID).Str("ref", ref).Msg("reject failed")
-		return somethingWrong(ref)
+		return h.explainDecision(ctx, r, err)
 	}
 	h.d.Logger.Info().Str("release_id", r.ID).Str("by", userID).Msg("release rejected")
 	h.wakeEvidence()
-	if reason == "" {
-		reason = "no reason given"
-	}
 	updated := h.afterChange(ctx, r.ID)
-	line := fmt.Sprintf(":no_entry: <@%s> rejected the release: ", userID)
-	h.reply(ctx, updated, line+escCut(reason, maxSectionText-utf8.RuneCountInString(line)))
+	h.reply(ctx, updated, reasonLine(fmt.Sprintf(":no_entry: <@%s> rejected the release: ", userID), reason))
 	return ""
+}
+
+// explainDecision is what the person who decided on r is told of an error
+// from the store or the dispatcher: a lost compare-and-set says what the
+// release is now; anything else is logged with a ref.
+func (h *Handler) explainDecision(ctx context.Context, r *release.Release, err error) string {
+	var conflict *store.ConflictError
+	if errors.As(err, &conflict) {
+		now := *r
+		now.State, now.History = conflict.State, nil
+		if cur, gerr := h.d.Releases.Get(ctx, r.ID); gerr == nil {
+			now = *cur
+		}
+		return endedText(&now)
+	}
+	if refusal := (*refusalError)(nil); errors.As(err, &refusal) {
+		return refusal.text
+	}
+	ref := newRef()
+	h.d.Logger.Error().Err(err).Str("release_id", r.ID).Str("ref", ref).Msg("decision failed")
+	return somethingWrong(ref)
 }

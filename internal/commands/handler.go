@@ -208,7 +208,7 @@ func (h *Handler) command(ctx context.Context, cmd slack.SlashCommand, fromClick
 	case req.Verb == VerbList:
 		err = h.list(ctx, inv, pipeline)
 	case req.Verb == VerbCancel:
-		err = h.cancel(ctx, inv, pipeline, req.ReleaseID)
+		err = h.cancel(ctx, inv, pipeline, req.ReleaseID, req.Reason)
 	default:
 		err = fmt.Errorf("%w: /release %s", errNotHere, req.Verb)
 	}

@@ -23,9 +23,9 @@ func (h *Handler) Interaction(ctx context.Context, cb slack.InteractionCallback)
 		h.clickReply(ctx, cb, "This release-bot does not serve this workspace.")
 		return
 	}
-	if cb.Type == slack.InteractionTypeViewSubmission && cb.View.CallbackID == CallbackReject && h.d.Releases != nil {
+	if ask, ok := reasonAsks[cb.View.CallbackID]; ok && cb.Type == slack.InteractionTypeViewSubmission && h.d.Releases != nil {
 		outcome = "ok"
-		h.rejectSubmitted(ctx, cb)
+		h.reasonSubmitted(ctx, cb, ask)
 		return
 	}
 	if cb.Type == slack.InteractionTypeViewSubmission && cb.View.CallbackID == CallbackReview && h.d.Releases != nil {

@@ -47,7 +47,8 @@ type Request struct {
 	// future is the handler's to check: it has the clock.
 	FreezeFor   time.Duration
 	FreezeUntil time.Time
-	// Reason is why (freeze; propose or rollback --break-glass).
+	// Reason is why (freeze; propose or rollback --break-glass; what
+	// follows the release id of a cancel, as typed).
 	Reason string
 	// BreakGlass is a propose with --break-glass: an emergency release.
 	BreakGlass bool
@@ -75,7 +76,7 @@ const Usage = "*release-bot* promotes what runs in one environment to another.\n
 	"• `/release propose [pipeline] [service…]`: freeze the plan into a release for approval\n" +
 	"• `/release status [release-id]`: where a release is\n" +
 	"• `/release list [pipeline]`: recent releases\n" +
-	"• `/release cancel [release-id]`: cancel a release (its proposer or an approver)\n" +
+	"• `/release cancel [release-id] [reason…]`: cancel a release (its proposer or an approver), asking why when no reason follows\n" +
 	"• `/release drift [pipeline]`: the drift report: what waits to go out\n" +
 	"• `/release freeze [pipeline] <duration | until time> <reason>`: stop releases for a while (an approver), e.g. `/release freeze 2h incident 42`, `/release freeze until 2026-12-27T09:00:00Z holidays`\n" +
 	"• `/release unfreeze [pipeline]`: lift that freeze\n" +
@@ -152,7 +153,15 @@ func Parse(text string) (Request, error) {
 		return r, nil
 	case VerbRollback:
 		return parseRollback(args)
-	case VerbStatus, VerbCancel:
+	case VerbCancel:
+		if len(args) > 1 {
+			if !releasePattern.MatchString(args[0]) {
+				return Request{}, usage("%s: a reason follows a release id: `cancel <release-id> <reason…>`.", echo(strings.Join(args, " ")))
+			}
+			return Request{Verb: verb, ReleaseID: args[0], Reason: strings.Join(args[1:], " ")}, nil
+		}
+		fallthrough
+	case VerbStatus:
 		if len(args) > 1 {
 			return Request{}, usage("`/release %s` takes at most a release id, not %s.", verb, echo(strings.Join(args, " ")))
 		}

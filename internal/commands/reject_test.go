@@ -104,26 +104,31 @@ func TestRejectDialogWithAReasonRejects(t *testing.T) {
 	}
 }
 
-// TestRejectReasonIsCutBeforeItIsEscaped: a reason is cut to 2,000 runes
-// of what was typed, and the thread line is cut, counted before escaping,
-// to fit a section without splitting an entity.
-func TestRejectReasonIsCutBeforeItIsEscaped(t *testing.T) {
+// TestRejectReasonOfMoreThan500IsRefusedAndOf500IsShownEscaped: 501
+// characters keep the dialog open and change nothing; 500 of markup are
+// stored as typed and shown escaped in the thread, within one section.
+func TestRejectReasonOfMoreThan500IsRefusedAndOf500IsShownEscaped(t *testing.T) {
 	e, r := newRejectEnv(t)
-	reason := strings.Repeat("a&", 1000) + "TAIL"
+	long := rejectSubmission(r, rejectApprover, strings.Repeat("a", 501))
+	if ack := e.h.ViewAck(long); ack == nil || ack.ResponseAction != slack.RAErrors || !strings.Contains(ack.Errors["reason"], "500") {
+		t.Fatalf("ack of 501 characters = %+v, want errors naming 500", ack)
+	}
+	e.h.Interaction(context.Background(), long)
+	if got, err := e.store.Get(context.Background(), r.ID); err != nil || got.State != release.Proposed {
+		t.Fatalf("release after a too-long reason: %+v, %v", got, err)
+	}
+	reason := "<!channel> *" + strings.Repeat("&", 481) + "* <@U1>"
+	if n := len([]rune(reason)); n != 500 {
+		t.Fatalf("test reason has %d characters", n)
+	}
 	e.h.Interaction(context.Background(), rejectSubmission(r, rejectApprover, reason))
 	got, err := e.store.Get(context.Background(), r.ID)
-	if err != nil || got.Rejection == nil || len([]rune(got.Rejection.Reason)) != 2000 || strings.Contains(got.Rejection.Reason, "TAIL") {
+	if err != nil || got.Rejection == nil || got.Rejection.Reason != reason {
 		t.Fatalf("stored reason: %+v, %v", got.Rejection, err)
 	}
-	var line string
-	for _, m := range e.slack.Thread(driftChannel, r.MessageTS) {
-		if strings.Contains(m.Text, "rejected the release") {
-			line = m.Text
-		}
-	}
-	body, ok := strings.CutSuffix(line, "…")
-	if n := len([]rune(line)); !ok || n > 3000 || n < 2900 || strings.Count(body, "&") != strings.Count(body, "&amp;") {
-		t.Errorf("rejection line (%d runes) is not cut at an entity's end within 3,000: …%s", n, line[max(0, len(line)-80):])
+	text := e.threadText(r)
+	if !strings.Contains(text, "&lt;!channel&gt; *"+strings.Repeat("&amp;", 481)+"* &lt;@U1&gt;") || strings.Contains(text, "<!channel>") {
+		t.Errorf("reason not shown escaped: %s", text)
 	}
 }
 
@@ -203,7 +208,7 @@ func TestRejectByAnotherIsRefusedOnSubmit(t *testing.T) {
 	const bob = "U0BOB000001"
 	e.slack.AddUser(slacktest.User{ID: bob, Name: "bob"})
 	e.h.Interaction(context.Background(), e.click(t, r, bob, commands.ActionReject))
-	e.h.Interaction(context.Background(), rejectSubmission(r, bob, "no"))
+	e.h.Interaction(context.Background(), rejectSubmission(r, bob, "no way"))
 	got, err := e.store.Get(context.Background(), r.ID)
 	if err != nil || got.State != release.Proposed {
 		t.Fatalf("release after a refused rejection: %+v, %v", got, err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
@@ -61,7 +62,10 @@ func reviewDialog(r *release.Release, verdict string) slack.ModalViewRequest {
 	input := slack.NewPlainTextInputBlockElement(slack.NewTextBlockObject(slack.PlainTextType, label, false, false), "reason")
 	input.Multiline = true
 	input.MaxLength = maxReason
-	block := slack.NewInputBlock("reason", slack.NewTextBlockObject(slack.PlainTextType, "Reason", false, false), nil, input)
+	if verdict == verdictFlag {
+		input.MinLength = minReason // Not OK needs a reason, as reject and cancel do (reasons.go)
+	}
+	block := slack.NewInputBlock(reasonBlock, slack.NewTextBlockObject(slack.PlainTextType, "Reason", false, false), nil, input)
 	block.Optional = verdict == verdictOK
 	return slack.ModalViewRequest{
 		Type:            slack.VTModal,
@@ -104,8 +108,16 @@ func (h *Handler) reviewClick(ctx context.Context, c *click, verdict string) str
 
 const reviewNotOpened = "The review dialog could not be opened, so nothing changed. Click the button again."
 
-// reviewFlagReasonRequired is what the Not OK dialog says under an empty reason.
-const reviewFlagReasonRequired = "Say why the break-glass release is not OK."
+// reviewReason is the reason typed in a review dialog and what is wrong
+// with it: Not OK needs one of 3 to 500 characters, as reject and cancel do
+// (checkReason); Reviewed takes none, or one of at most 500.
+func reviewReason(cb slack.InteractionCallback, verdict string) (reason, problem string) {
+	reason, problem = submittedReason(cb)
+	if verdict == verdictOK && utf8.RuneCountInString(reason) <= maxReason {
+		problem = ""
+	}
+	return reason, problem
+}
 
 // reviewSubmitted records the review named in the dialog's metadata, once:
 // the first review wins, by a compare-and-set, and any later one is told so.
@@ -114,8 +126,8 @@ func (h *Handler) reviewSubmitted(ctx context.Context, cb slack.InteractionCallb
 	if !ok {
 		return
 	}
-	reason := rejectReason(cb)
-	if verdict == verdictFlag && reason == "" {
+	reason, problem := reviewReason(cb, verdict)
+	if problem != "" {
 		return // the ack kept the dialog open
 	}
 	r, p, text := h.releaseAndPipeline(ctx, id)

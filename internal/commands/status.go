@@ -107,9 +107,12 @@ func (h *Handler) list(ctx context.Context, inv *invocation, p *config.Pipeline)
 	return nil
 }
 
-// cancel ends an open release; its proposer or an approver may. A release
-// being deployed has its workflow run cancelled too.
-func (h *Handler) cancel(ctx context.Context, inv *invocation, p *config.Pipeline, id string) error {
+// cancel ends an open release; its proposer or an approver may, with a
+// reason: given after the release id (`/release cancel <id> <reason…>`), or
+// typed in the modal this opens with the command's trigger_id. The modal is
+// opened before anything slow, as the trigger lives 3 s: who may cancel is
+// checked when it is submitted.
+func (h *Handler) cancel(ctx context.Context, inv *invocation, p *config.Pipeline, id, typed string) error {
 	r, err := h.findRelease(ctx, p, id)
 	if err != nil {
 		return err
@@ -117,36 +120,62 @@ func (h *Handler) cancel(ctx context.Context, inv *invocation, p *config.Pipelin
 	if !r.State.Open() {
 		return &refusalError{fmt.Sprintf("Release `%s` is already %s.", r.ID, r.State.Label())}
 	}
+	if typed == "" {
+		if !h.openReason(ctx, reasonAsks[CallbackCancel], r, inv.cmd.TriggerID) {
+			return &refusalError{fmt.Sprintf("The cancel dialog could not be opened, so nothing changed. Say why on the command line: `/release cancel %s <reason>`.", r.ID)}
+		}
+		inv.working.done(ctx)
+		return nil
+	}
+	reason, problem := checkReason(typed)
+	if problem != "" {
+		return &refusalError{problem + fmt.Sprintf(" Nothing changed: `/release cancel %s <reason>`.", r.ID)}
+	}
 	if text := h.mayDecide(ctx, r, p, inv.cmd.UserID, inv.cmd.TeamID); text != "" {
 		return &refusalError{text}
 	}
-	was := r.State
-	next, err := h.d.Releases.Transition(ctx, r.ID, release.Cancelled, store.TransitionOpts{
-		By: inv.cmd.UserID, Note: "cancelled with /release cancel", Update: h.decision(release.Cancelled, inv.cmd.UserID, "cancelled with /release cancel"),
-	})
-	if errors.Is(err, store.ErrNotDurable) {
-		inv.log.Warn().Err(err).Str("release_id", r.ID).Msg("cancellation not confirmed by the Redis replicas")
-		return &refusalError{notRecorded("cancellation", "Run `/release cancel "+r.ID+"` again.")}
-	}
+	text, err := h.cancelRelease(ctx, r, p, inv.cmd.UserID, reason)
 	if err != nil {
 		var conflict *store.ConflictError
 		if errors.As(err, &conflict) {
-			return &refusalError{fmt.Sprintf("Release `%s` is now %s.", r.ID, conflict.State.Label())}
+			return &refusalError{h.explainDecision(ctx, r, err)}
 		}
 		return err
 	}
-	inv.log.Info().Str("release_id", r.ID).Msg("release cancelled")
+	if text == "" {
+		text = fmt.Sprintf("Release `%s` is cancelled.", r.ID)
+	}
+	h.ephemeral(ctx, inv, text)
+	return nil
+}
+
+// cancelRelease cancels r for user, with reason in its history, its
+// decision's evidence and its thread; a release being deployed has its
+// workflow run cancelled too. It returns an answer for the person only when
+// the cancellation was not recorded safely.
+func (h *Handler) cancelRelease(ctx context.Context, r *release.Release, p *config.Pipeline, user, reason string) (string, error) {
+	was := r.State
+	next, err := h.d.Releases.Transition(ctx, r.ID, release.Cancelled, store.TransitionOpts{
+		By: user, Note: reason, Update: h.decision(release.Cancelled, user, reason),
+	})
+	if errors.Is(err, store.ErrNotDurable) {
+		h.d.Logger.Warn().Err(err).Str("release_id", r.ID).Msg("cancellation not confirmed by the Redis replicas")
+		return notRecorded("cancellation", "Run `/release cancel "+r.ID+"` again."), nil
+	}
+	if err != nil {
+		return "", err
+	}
+	h.d.Logger.Info().Str("release_id", r.ID).Str("by", user).Msg("release cancelled")
 	if (was == release.Dispatching || was == release.Deploying) && h.d.Dispatcher != nil {
 		if err := h.d.Dispatcher.Cancel(ctx, next, p); err != nil {
-			inv.log.Error().Err(err).Str("release_id", r.ID).Msg("cancelling the workflow run failed")
+			h.d.Logger.Error().Err(err).Str("release_id", r.ID).Msg("cancelling the workflow run failed")
 			h.reply(ctx, next, ":warning: The release is cancelled, but its workflow run could not be cancelled: cancel it in GitHub.")
 		}
 	}
 	h.wakeEvidence()
 	next = h.afterChange(ctx, r.ID)
-	h.reply(ctx, next, fmt.Sprintf(":heavy_multiplication_x: <@%s> cancelled the release.", inv.cmd.UserID))
-	h.ephemeral(ctx, inv, fmt.Sprintf("Release `%s` is cancelled.", r.ID))
-	return nil
+	h.reply(ctx, next, reasonLine(fmt.Sprintf(":heavy_multiplication_x: <@%s> cancelled the release: ", user), reason))
+	return "", nil
 }
 
 // evidenceLines says, per outbox item, whether Kosli has it.
