@@ -250,7 +250,7 @@ func BenchmarkLatencyPropose(b *testing.B) {
 		t = l.since(before)
 
 		b.StopTimer()
-		l.command(alice, releaseChannel, "cancel")
+		l.command(alice, releaseChannel, "cancel "+id+" benchmark done")
 		l.threadHas(msg.TS, "cancelled the release")
 		l.pollUntil(time.Now(), "the cancel's evidence", func() bool { return l.evidenceRecorded(id, "") })
 		b.StartTimer()

@@ -525,7 +525,7 @@ func TestReleaseCancelBeforeTheMessageIsRecorded(t *testing.T) {
 	b.threadHas(msg.TS, "Proposed by")
 	id := releaseID(msg)
 	b.setMessageTS(id, "")
-	b.command(alice, releaseChannel, "cancel "+id)
+	b.command(alice, releaseChannel, "cancel "+id+" changed my mind")
 	st := b.store()
 	if !eventually(func() bool {
 		r, err := st.Get(context.Background(), id)
@@ -534,7 +534,7 @@ func TestReleaseCancelBeforeTheMessageIsRecorded(t *testing.T) {
 		t.Fatal("the release was not cancelled")
 	}
 	b.setMessageTS(id, msg.TS) // propose records the ts only now
-	b.threadHas(msg.TS, "<@"+alice+"> cancelled the release.")
+	b.threadHas(msg.TS, "<@"+alice+"> cancelled the release: changed my mind")
 	b.ephemeral(releaseChannel, alice, "Release `"+id+"` is cancelled.")
 	if text := b.parentText(msg.TS); !strings.Contains(strings.ToLower(text), "cancelled") || strings.Contains(string(b.parentBlocks(msg.TS)), "release_approve") {
 		t.Errorf("the parent does not show the cancellation:\n%s", text)
@@ -552,12 +552,12 @@ func TestReleaseListAndWhoMayCancel(t *testing.T) {
 	b.command(bob, releaseChannel, "list")
 	b.ephemeral(releaseChannel, bob, "Recent releases of `prod`")
 	b.ephemeral(releaseChannel, bob, "`"+id+"` proposed")
-	b.command(dave, releaseChannel, "cancel")
+	b.command(dave, releaseChannel, "cancel "+id+" a guest says no")
 	b.ephemeral(releaseChannel, dave, "Only the proposer or an approver")
-	b.command(alice, releaseChannel, "cancel "+id)
+	b.command(alice, releaseChannel, "cancel "+id+" not this week")
 	b.ephemeral(releaseChannel, alice, "Release `"+id+"` is cancelled.")
-	b.threadHas(msg.TS, "<@"+alice+"> cancelled the release.")
-	b.command(alice, releaseChannel, "cancel "+id)
+	b.threadHas(msg.TS, "<@"+alice+"> cancelled the release: not this week")
+	b.command(alice, releaseChannel, "cancel "+id+" not this week")
 	b.ephemeral(releaseChannel, alice, "is already cancelled")
 	b.command(bob, releaseChannel, "status nope-2026-01-01-1")
 	b.ephemeral(releaseChannel, bob, "There is no release `nope-2026-01-01-1`")

@@ -192,8 +192,8 @@ func TestShipCancelDuringRun(t *testing.T) {
 	b := startShip(t, "2", githubtest.Workflow{Duration: 20 * time.Second}, shipSetup{})
 	ts := b.proposeAndApprove()
 	b.threadHas(ts, "Workflow run <")
-	b.command(alice, releaseChannel, "cancel")
-	b.threadHas(ts, "cancelled the release")
+	b.command(alice, releaseChannel, "cancel "+releaseID(b.releaseMessage())+" the run is not needed")
+	b.threadHas(ts, "cancelled the release: the run is not needed")
 	b.waitFor("the run cancelled", func(*slacktest.State) bool { return len(b.gh.RequestsTo(githubtest.RouteCancel)) == 1 })
 	// One replica, a 20 s run, a 2 s lease: the follower must have kept it throughout.
 	if strings.Contains(b.logs.String(), "lost the follow lease") {
