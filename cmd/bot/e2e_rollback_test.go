@@ -195,7 +195,7 @@ func TestRollbackRefusals(t *testing.T) {
 
 	// A release that never deployed has nothing to put back.
 	id := releaseID(b.propose())
-	b.command(alice, releaseChannel, "cancel "+id)
+	b.command(alice, releaseChannel, "cancel "+id+" rolled back instead")
 	b.ephemeral(releaseChannel, alice, "cancelled")
 	nothing(t, "rollback "+id, "No rollback: `"+id+"` is cancelled and never deployed anything")
 
