@@ -129,6 +129,10 @@ func TestBreakGlassReview(t *testing.T) {
 	if !eventually(func() bool { return breakGlassDecisions(b, "pending") == 2 }) {
 		t.Fatalf("the decisions are not recorded as pending review: %+v", b.kosli.Attestations())
 	}
+	// The review is owed across a restart: it is in Redis, not in the process.
+	b.restart()
+	b.command(bob, releaseChannel, "status "+releaseID(msg))
+	b.ephemeral(releaseChannel, bob, ":mag: Review by an approver due")
 	send := func(payload []byte) string {
 		t.Helper()
 		id, err := b.slack.SendEnvelope("interactive", payload)

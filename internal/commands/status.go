@@ -63,6 +63,12 @@ func (h *Handler) status(ctx context.Context, inv *invocation, p *config.Pipelin
 	if r.Rejection != nil {
 		fmt.Fprintf(&b, "Rejected by <@%s>: %s\n", r.Rejection.UserID, esc(r.Rejection.Reason))
 	}
+	if r.BreakGlass != nil {
+		b.WriteString(emergencyLine(r) + "\n")
+		if r.NeedsReview() || r.BreakGlass.Review != nil {
+			b.WriteString(reviewLine(r) + "\n")
+		}
+	}
 	if r.Run != nil && r.Run.HTMLURL != "" {
 		fmt.Fprintf(&b, "Workflow run: %s\n", link(r.Run.HTMLURL, runLabel(r.Run)))
 	}
