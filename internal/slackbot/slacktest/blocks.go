@@ -75,6 +75,13 @@ func blockTextChars(v any) int {
 // it as Slack stores it: compacted, with a generated block_id on every block
 // that had none (so that clicks always carry one); nil for an empty array.
 func validateBlocks(raw []byte) (json.RawMessage, string) {
+	return validateBlocksUpTo(raw, maxBlocks)
+}
+
+// validateBlocksUpTo is validateBlocks for a surface that holds up to limit
+// blocks: 50 for a message, 100 for a modal or a Home tab
+// (https://api.slack.com/reference/block-kit/blocks).
+func validateBlocksUpTo(raw []byte, limit int) (json.RawMessage, string) {
 	var blocks []map[string]any
 	if err := json.Unmarshal(raw, &blocks); err != nil {
 		return nil, "invalid_blocks"
@@ -82,7 +89,7 @@ func validateBlocks(raw []byte) (json.RawMessage, string) {
 	if len(blocks) == 0 {
 		return nil, ""
 	}
-	if len(blocks) > maxBlocks {
+	if len(blocks) > limit {
 		return nil, "invalid_blocks"
 	}
 	seen := map[string]bool{}

@@ -71,6 +71,9 @@ type Options struct {
 	// FreePlan makes usergroups.* answer plan_upgrade_required, as Slack does
 	// on workspaces without a paid plan.
 	FreePlan bool
+	// NoHomeTab makes views.publish answer not_enabled, as Slack does for an
+	// app whose manifest does not enable the Home tab.
+	NoHomeTab bool
 }
 
 func (o *Options) applyDefaults() {
@@ -131,6 +134,7 @@ type Server struct {
 	hooks    map[string]*hook
 	triggers map[string]trigger
 	views    []View
+	homes    map[string]*homeView
 	subs     map[*subscriber]struct{}
 }
 
@@ -150,6 +154,7 @@ func New(opts Options) *Server {
 		channels:  map[string]*channel{},
 		hooks:     map[string]*hook{},
 		triggers:  map[string]trigger{},
+		homes:     map[string]*homeView{},
 		subs:      map[*subscriber]struct{}{},
 	}
 	s.upgrader = websocket.Upgrader{CheckOrigin: checkOrigin}

@@ -42,6 +42,7 @@ var apiMethods = map[string]apiHandler{
 	"usergroups.list":       (*Server).usergroupsList,
 	"usergroups.users.list": (*Server).usergroupsUsersList,
 	"views.open":            (*Server).viewsOpen,
+	"views.publish":         (*Server).viewsPublish,
 }
 
 // serveAPI records a Web API call, applies injected faults, checks the
