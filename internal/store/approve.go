@@ -68,8 +68,8 @@ func (s *Store) Approve(ctx context.Context, id string, a release.Approval) (App
 	if err != nil {
 		return ApproveResult{}, fmt.Errorf("approve release %s: %w", id, err)
 	}
-	res, err := s.eval(ctx, approveScript, true, s.releaseKeys(id),
-		id, s.prefix, ms(now), now.Format(time.RFC3339Nano), s.retention.Milliseconds(),
+	res, err := s.eval(ctx, approveScript, true, PipelineOf(id), s.releaseKeys(id),
+		id, ms(now), now.Format(time.RFC3339Nano), s.retention.Milliseconds(),
 		a.UserID, approval, a.Digest, entry,
 	)
 	var notDurable *NotDurableError

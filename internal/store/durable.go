@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -70,14 +71,21 @@ func durableMove(to release.State) bool {
 	return false
 }
 
-// eval runs script, and, when durable and the store has a Durability, a
-// WAIT in the same pipeline: WAIT counts the replicas that have every write
-// of its own connection, so it must share the script's connection. It is
-// still one round trip. A script missing from the server's cache (a new
-// master after a failover) is sent whole once. A nil error means that
-// everything Redis held when the script ran is on the replicas: an answer
-// that only read (a duplicate, a lost compare-and-set) is durable too.
-func (s *Store) eval(ctx context.Context, script *redis.Script, durable bool, keys []string, args ...any) ([]any, error) {
+// eval runs script over keys of pipeline's slot, and, when durable and the store
+// has a Durability, a WAIT in the same pipeline: WAIT counts the replicas
+// that have every write of its own connection, so it must share the
+// script's connection. It is still one round trip. A script missing from
+// the server's cache (a new master after a failover) is sent whole once. A
+// nil error means that everything Redis held when the script ran is on the
+// replicas: an answer that only read (a duplicate, a lost compare-and-set)
+// is durable too.
+//
+// On Redis Cluster, WAIT is per node and has no key to route it by (go-redis
+// would send it to every shard, which cannot be pipelined), so the pipeline
+// goes to the master of the pipeline's slot itself, on one connection; a
+// failure there (a dead master, a MOVED slot) makes the cluster client
+// reload the slot map, and the caller asks the person to click again.
+func (s *Store) eval(ctx context.Context, script *redis.Script, durable bool, pipeline string, keys []string, args ...any) ([]any, error) {
 	if !durable || s.durable.Replicas <= 0 {
 		return script.Run(ctx, s.rdb, keys, args...).Slice()
 	}
@@ -85,10 +93,19 @@ func (s *Store) eval(ctx context.Context, script *redis.Script, durable bool, ke
 	if timeout <= 0 {
 		timeout = DefaultWaitTimeout
 	}
+	var node redis.Cmdable = s.rdb
+	cluster, _ := s.rdb.(*redis.ClusterClient)
+	if cluster != nil {
+		master, err := cluster.MasterForKey(ctx, keys[0])
+		if err != nil {
+			return nil, err
+		}
+		node = master
+	}
 	for attempt := 0; ; attempt++ {
 		var run *redis.Cmd
 		var wait *redis.IntCmd
-		_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		_, _ = node.Pipelined(ctx, func(p redis.Pipeliner) error {
 			if attempt == 0 {
 				run = script.EvalSha(ctx, p, keys, args...)
 			} else {
@@ -97,7 +114,7 @@ func (s *Store) eval(ctx context.Context, script *redis.Script, durable bool, ke
 			// A write of this connection after the script's, so that WAIT
 			// also covers what the script only read: a duplicate approval
 			// is durable once its first click is, whoever wrote that.
-			p.Incr(ctx, s.prefix+"sync")
+			p.Incr(ctx, s.slot(pipeline)+"sync")
 			wait = redis.NewIntCmd(ctx, "wait", s.durable.Replicas, timeout.Milliseconds())
 			_ = p.Process(ctx, wait)
 			return nil
@@ -107,6 +124,9 @@ func (s *Store) eval(ctx context.Context, script *redis.Script, durable bool, ke
 		}
 		res, err := run.Slice()
 		if err != nil {
+			if cluster != nil {
+				cluster.ReloadState(ctx)
+			}
 			return nil, err
 		}
 		if err := wait.Err(); err != nil {
@@ -121,9 +141,29 @@ func (s *Store) eval(ctx context.Context, script *redis.Script, durable bool, ke
 
 // ConnectedReplicas returns the connected_slaves of the Redis that rdb
 // writes to (INFO replication), for choosing a default Durability: 1 when
-// the master has replicas, 0 on a single server. A server that does not
-// answer INFO replication (an embedded or managed one) counts as having none.
+// the master has replicas, 0 on a single server. On Redis Cluster it is the
+// fewest any master has. A server that does not answer INFO replication (an
+// embedded or managed one) counts as having none.
 func ConnectedReplicas(ctx context.Context, rdb redis.UniversalClient) (int, error) {
+	cluster, ok := rdb.(*redis.ClusterClient)
+	if !ok {
+		return connectedReplicas(ctx, rdb)
+	}
+	var mu sync.Mutex
+	fewest := -1
+	err := cluster.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+		n, err := connectedReplicas(ctx, m)
+		mu.Lock()
+		defer mu.Unlock()
+		if err == nil && (fewest < 0 || n < fewest) {
+			fewest = n
+		}
+		return err
+	})
+	return max(fewest, 0), err
+}
+
+func connectedReplicas(ctx context.Context, rdb redis.Cmdable) (int, error) {
 	info, err := rdb.Info(ctx, "replication").Result()
 	if err != nil {
 		return 0, fmt.Errorf("redis info replication: %w", err)

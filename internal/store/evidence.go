@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -14,47 +16,90 @@ import (
 // same script as the change that causes them); these keys only help deliver
 // them:
 //
-//   - evidence:due, a sorted set of release ids by when their outbox is next
-//     due, added to by the scripts that write pending items;
+//   - <pipeline>:evidence:due, a sorted set of the pipeline's release ids by
+//     when their outbox is next due, added to by the scripts that write
+//     pending items: it is in the pipeline's slot, so the change and its
+//     entry stay one atomic script on Redis Cluster too;
+//   - evidence:pipelines, the set of pipelines that have such a set, which
+//     DueEvidence reads them through. Create adds the pipeline (SADD, which
+//     repeats harmlessly) before its script runs, so a pipeline is listed
+//     before any of its releases can be due, and a crash between the two
+//     only leaves a pipeline listed with nothing due;
 //   - release:<id>:evidence, a hash holding the promotion entries (written at
 //     creation), a "tried:<step>" field before each request that may take
 //     effect and a "done:<step>" field once Kosli took it, so that a delivery
 //     cut short resumes where it stopped, and a step whose answer was lost is
 //     looked for in Kosli before it is sent again.
 
-func (s *Store) dueKey() string               { return s.prefix + "evidence:due" }
-func (s *Store) evidenceKey(id string) string { return s.releaseKey(id) + ":evidence" }
+func (s *Store) dueKey(pipeline string) string { return s.slot(pipeline) + "evidence:due" }
+func (s *Store) duePipelinesKey() string       { return s.prefix + "evidence:pipelines" }
+func (s *Store) evidenceKey(id string) string  { return s.releaseKey(id) + ":evidence" }
+
+// registerDue lists pipeline among those DueEvidence reads.
+func (s *Store) registerDue(ctx context.Context, pipeline string) error {
+	if err := s.rdb.SAdd(ctx, s.duePipelinesKey(), pipeline).Err(); err != nil {
+		return fmt.Errorf("list pipeline %s for evidence: %w", pipeline, err)
+	}
+	return nil
+}
 
 // EvidenceLease names the lease one deliverer holds on a release's outbox.
-func EvidenceLease(id string) string { return "evidence:" + id }
+// It carries the release's hash tag: MarkEvidence checks it in the same
+// script as it writes the outbox.
+func EvidenceLease(id string) string { return "{" + PipelineOf(id) + "}:evidence:" + id }
 
 // DueEvidence lists up to limit releases whose outbox is due by now, the
-// longest due first.
+// longest due first, over every pipeline's due set.
 func (s *Store) DueEvidence(ctx context.Context, now time.Time, limit int) ([]string, error) {
-	ids, err := s.rdb.ZRangeByScore(ctx, s.dueKey(), &redis.ZRangeBy{
-		Min: "-inf", Max: strconv.FormatInt(ms(now), 10), Count: int64(limit),
-	}).Result()
+	pipelines, err := s.rdb.SMembers(ctx, s.duePipelinesKey()).Result()
 	if err != nil {
 		return nil, fmt.Errorf("due evidence: %w", err)
+	}
+	var due []redis.Z
+	for _, p := range pipelines {
+		zs, err := s.rdb.ZRangeByScoreWithScores(ctx, s.dueKey(p), &redis.ZRangeBy{
+			Min: "-inf", Max: strconv.FormatInt(ms(now), 10), Count: int64(limit),
+		}).Result()
+		if err != nil {
+			return nil, fmt.Errorf("due evidence of %s: %w", p, err)
+		}
+		due = append(due, zs...)
+	}
+	slices.SortStableFunc(due, func(a, b redis.Z) int { return cmp.Compare(a.Score, b.Score) })
+	ids := make([]string, 0, min(limit, len(due)))
+	for _, z := range due[:min(limit, len(due))] {
+		ids = append(ids, z.Member.(string))
 	}
 	return ids, nil
 }
 
 // PendingEvidence counts the releases whose outbox has items to deliver.
 func (s *Store) PendingEvidence(ctx context.Context) (int64, error) {
-	return s.rdb.ZCard(ctx, s.dueKey()).Result()
+	pipelines, err := s.rdb.SMembers(ctx, s.duePipelinesKey()).Result()
+	if err != nil {
+		return 0, fmt.Errorf("pending evidence: %w", err)
+	}
+	var n int64
+	for _, p := range pipelines {
+		c, err := s.rdb.ZCard(ctx, s.dueKey(p)).Result()
+		if err != nil {
+			return 0, fmt.Errorf("pending evidence of %s: %w", p, err)
+		}
+		n += c
+	}
+	return n, nil
 }
 
 // ScheduleEvidence makes release id's outbox due at at.
 func (s *Store) ScheduleEvidence(ctx context.Context, id string, at time.Time) error {
-	return s.rdb.ZAdd(ctx, s.dueKey(), redis.Z{Score: float64(ms(at)), Member: id}).Err()
+	return s.rdb.ZAdd(ctx, s.dueKey(PipelineOf(id)), redis.Z{Score: float64(ms(at)), Member: id}).Err()
 }
 
 // EvidenceDelivered takes release id off the due set, unless new items made
 // it due again after version (the release version the deliverer read): the
 // check and the removal are one script.
 func (s *Store) EvidenceDelivered(ctx context.Context, id string, version int64) error {
-	return evidenceDeliveredScript.Run(ctx, s.rdb, []string{s.dueKey(), s.releaseKey(id)}, id, version).Err()
+	return evidenceDeliveredScript.Run(ctx, s.rdb, []string{s.dueKey(PipelineOf(id)), s.releaseKey(id)}, id, version).Err()
 }
 
 // evidenceDeliveredScript: KEYS due set, release hash. ARGV id, version.

@@ -73,7 +73,7 @@ func TestEvidenceIsDueWithTheChangeThatCausesIt(t *testing.T) {
 			t.Fatalf("not due at its time: %v", due)
 		}
 		// The release ended: its evidence hash gets the retention clock too.
-		if ttl := e.rdb.PTTL(ctx, e.prefix+"release:"+r.ID+":evidence").Val(); ttl <= 0 {
+		if ttl := e.rdb.PTTL(ctx, e.prefix+"{"+r.Pipeline+"}:release:"+r.ID+":evidence").Val(); ttl <= 0 {
 			t.Errorf("evidence hash of an ended release has TTL %v, want the retention", ttl)
 		}
 	})

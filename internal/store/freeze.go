@@ -15,7 +15,7 @@ import (
 // freezeKey holds a pipeline's ad hoc freeze (/release freeze), as JSON:
 // one per pipeline, so that every replica sees it.
 func (s *Store) freezeKey(pipeline string) string {
-	return s.prefix + "pipeline:" + pipeline + ":freeze"
+	return s.slot(pipeline) + "freeze"
 }
 
 // freezeKeep is how long an ad hoc freeze's key outlives its end. Whether
@@ -47,7 +47,7 @@ func (s *Store) SetFreeze(ctx context.Context, pipeline string, w release.Freeze
 		return nil, err
 	}
 	ttl := max(w.Until.Sub(s.now()), 0) + freezeKeep
-	res, err := s.eval(ctx, setFreezeScript, true, []string{s.freezeKey(pipeline)}, body, ttl.Milliseconds())
+	res, err := s.eval(ctx, setFreezeScript, true, pipeline, []string{s.freezeKey(pipeline)}, body, ttl.Milliseconds())
 	if err != nil && res == nil {
 		return nil, fmt.Errorf("freezing %s: %w", pipeline, err)
 	}
@@ -59,7 +59,7 @@ func (s *Store) SetFreeze(ctx context.Context, pipeline string, w release.Freeze
 // returns the freeze removed, nil when none held (then nothing changed that
 // anyone could see).
 func (s *Store) Unfreeze(ctx context.Context, pipeline string) (*release.FreezeWindow, error) {
-	res, err := s.eval(ctx, unfreezeScript, true, []string{s.freezeKey(pipeline)})
+	res, err := s.eval(ctx, unfreezeScript, true, pipeline, []string{s.freezeKey(pipeline)})
 	if err != nil && res == nil {
 		return nil, fmt.Errorf("unfreezing %s: %w", pipeline, err)
 	}

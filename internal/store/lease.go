@@ -15,7 +15,7 @@ func (s *Store) Once(ctx context.Context, key string, ttl time.Duration) (first 
 	if ttl < time.Millisecond {
 		return false, errors.New("once: ttl must be at least a millisecond")
 	}
-	first, err = s.rdb.SetNX(ctx, s.prefix+"once:"+key, "1", ttl).Result()
+	first, err = s.rdb.SetNX(ctx, s.onceKey(key), "1", ttl).Result()
 	if err != nil {
 		return false, fmt.Errorf("once %s: %w", key, err)
 	}
@@ -72,8 +72,12 @@ return 1
 // longer than any release stays open.
 const replyRecordTTL = 30 * 24 * time.Hour
 
+// onceKey is Once's key for key. The hash tag is key itself, so that a
+// reply's keys (replyKeys), which its scripts take together, share a slot.
+func (s *Store) onceKey(key string) string { return s.prefix + "once:{" + key + "}" }
+
 func (s *Store) replyKeys(key string) []string {
-	return []string{s.prefix + "reply:claim:" + key, s.prefix + "reply:" + key, s.prefix + "once:" + key}
+	return []string{s.prefix + "reply:claim:{" + key + "}", s.prefix + "reply:{" + key + "}", s.onceKey(key)}
 }
 
 // ClaimReply claims the thread reply named key for owner for ttl, the time

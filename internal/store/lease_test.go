@@ -191,7 +191,7 @@ func TestReplyClaimIsOneOwnerAtATimeUntilPosted(t *testing.T) {
 		if ok, err := s.RenewReply(ctx, "leg:r1:web", "a", 2*time.Minute); err != nil || !ok {
 			t.Fatalf("the owner could not renew: %v %v", ok, err)
 		}
-		if d := ttl(t, e, e.prefix+"reply:claim:leg:r1:web"); d <= time.Minute {
+		if d := ttl(t, e, e.prefix+"reply:claim:{leg:r1:web}"); d <= time.Minute {
 			t.Errorf("renewed claim lives %v", d)
 		}
 		if err := s.MarkReplyPosted(ctx, "leg:r1:web", "a"); err != nil {
@@ -201,7 +201,7 @@ func TestReplyClaimIsOneOwnerAtATimeUntilPosted(t *testing.T) {
 			c, err = s.ClaimReply(ctx, "leg:r1:web", owner, time.Minute)
 			check("a claim after the posted mark by "+owner, c, err, store.ReplyPosted)
 		}
-		if d := ttl(t, e, e.prefix+"reply:leg:r1:web"); d < 29*24*time.Hour {
+		if d := ttl(t, e, e.prefix+"reply:{leg:r1:web}"); d < 29*24*time.Hour {
 			t.Errorf("the posted mark lives %v", d)
 		}
 		// A claim taken the old way (Once's key, 30 days) counts as posted.

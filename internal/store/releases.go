@@ -56,9 +56,16 @@ func (s *Store) Create(ctx context.Context, r *release.Release, manifest []byte,
 			return fmt.Errorf("create release %s: %w", r.ID, err)
 		}
 	}
-	keys := append(s.releaseKeys(r.ID), s.activeKey(r.Pipeline), s.indexKey(r.Pipeline))
+	if PipelineOf(r.ID) != r.Pipeline {
+		// The id must name the pipeline: it says which hash slot holds the release.
+		return fmt.Errorf("create release %s: the id does not name pipeline %s, as NextID's do", r.ID, r.Pipeline)
+	}
+	if err := s.registerDue(ctx, r.Pipeline); err != nil {
+		return fmt.Errorf("create release %s: %w", r.ID, err)
+	}
+	keys := append(s.releaseKeys(r.ID), s.indexKey(r.Pipeline))
 	res, err := createScript.Run(ctx, s.rdb, keys,
-		r.ID, s.prefix, ms(now), now.Format(time.RFC3339Nano), s.retention.Milliseconds(),
+		r.ID, s.releasesPrefix(r.Pipeline), ms(now), now.Format(time.RFC3339Nano), s.retention.Milliseconds(),
 		r.Pipeline, r.ManifestDigest, r.Required, ms(r.ExpiresAt), body, manifest, entry, ms(r.CreatedAt),
 		proms, flag(r.Evidence.Pending()),
 	).StringSlice()
@@ -242,7 +249,7 @@ func (s *Store) List(ctx context.Context, pipeline string, limit int) ([]*releas
 		if len(gone) > 0 {
 			// Releases past retention leave their index entry behind; drop
 			// those, which is safe to race since ids are never reused.
-			n, err := pruneScript.Run(ctx, s.rdb, []string{idx}, append([]any{s.prefix}, gone...)...).Int64()
+			n, err := pruneScript.Run(ctx, s.rdb, []string{idx}, append([]any{s.releasesPrefix(pipeline)}, gone...)...).Int64()
 			if err != nil {
 				return nil, fmt.Errorf("list releases of %s: prune: %w", pipeline, err)
 			}

@@ -54,10 +54,14 @@ func TestKeyLayout(t *testing.T) {
 	e := newMini(t)
 	r := mustCreate(t, e, proposal("prod", 1, 2))
 	approve(t, e, r.ID, "UALICE", digest)
+	// Every key of the pipeline and its releases carries the hash tag
+	// {prod}: one Redis Cluster slot, so that each script stays on one node.
 	want := []string{
-		"rb:pipeline:prod:active", "rb:pipeline:prod:releases",
-		"rb:release:prod-2026-11-24-1", "rb:release:prod-2026-11-24-1:approvals",
-		"rb:release:prod-2026-11-24-1:history", "rb:release:prod-2026-11-24-1:manifest",
+		"rb:evidence:pipelines",
+		"rb:{prod}:active",
+		"rb:{prod}:release:prod-2026-11-24-1", "rb:{prod}:release:prod-2026-11-24-1:approvals",
+		"rb:{prod}:release:prod-2026-11-24-1:history", "rb:{prod}:release:prod-2026-11-24-1:manifest",
+		"rb:{prod}:releases",
 	}
 	if got := e.mr.Keys(); !reflect.DeepEqual(got, want) {
 		t.Errorf("keys:\n got %q\nwant %q", got, want)
@@ -65,11 +69,11 @@ func TestKeyLayout(t *testing.T) {
 	fields := map[string]string{"state": "proposed", "version": "2", "digest": digest, "pipeline": "prod",
 		"required": "2", "expires_at_ms": strconv.FormatInt(t0.Add(24*time.Hour).UnixMilli(), 10)}
 	for f, v := range fields {
-		if got := e.mr.HGet("rb:release:prod-2026-11-24-1", f); got != v {
+		if got := e.mr.HGet("rb:{prod}:release:prod-2026-11-24-1", f); got != v {
 			t.Errorf("field %s = %q, want %q", f, got, v)
 		}
 	}
-	if got, _ := e.mr.Get("rb:pipeline:prod:active"); got != r.ID {
+	if got, _ := e.mr.Get("rb:{prod}:active"); got != r.ID {
 		t.Errorf("lock = %q", got)
 	}
 }
@@ -136,7 +140,7 @@ func TestCreateTakesOverAnExpiredRelease(t *testing.T) {
 		if last.From != release.Proposed || last.To != release.Expired || !last.At.Equal(t0.Add(24*time.Hour)) || last.Note == "" {
 			t.Errorf("expiry history entry %+v", last)
 		}
-		if d := ttl(t, e, e.prefix+"release:"+old.ID); d <= 0 {
+		if d := ttl(t, e, e.prefix+"{prod}:release:"+old.ID); d <= 0 {
 			t.Errorf("expired release has TTL %v", d)
 		}
 		if a, _ := e.Active(ctx, "prod"); a == nil || a.ID != "prod-2026-11-24-2" {
@@ -177,7 +181,7 @@ func TestList(t *testing.T) {
 	if want := []string{"prod-2026-11-24-3"}; err != nil || !slices.Equal(ids(left), want) {
 		t.Errorf("List after retention = %v, %v; want %v", ids(left), err, want)
 	}
-	if n, _ := e.rdb.ZCard(ctx, "rb:pipeline:prod:releases").Result(); n != 1 {
+	if n, _ := e.rdb.ZCard(ctx, "rb:{prod}:releases").Result(); n != 1 {
 		t.Errorf("index holds %d entries after pruning, want 1", n)
 	}
 }
@@ -196,7 +200,7 @@ func TestNextID(t *testing.T) {
 		if got, _ := e.NextID(ctx, "beta", t0); got != "beta-2026-11-24-1" {
 			t.Errorf("other pipeline: %q", got)
 		}
-		if d := ttl(t, e, e.prefix+"seq:prod:2026-11-24"); d <= 24*time.Hour {
+		if d := ttl(t, e, e.prefix+"{prod}:seq:2026-11-24"); d <= 24*time.Hour {
 			t.Errorf("counter TTL %v: it must outlive the day", d)
 		}
 	})

@@ -8,9 +8,13 @@ import "github.com/redis/go-redis/v9"
 // HSET with several fields, HSETNX, HINCRBY, HLEN, RPUSH, PEXPIRE, ZADD, ZREM),
 // so the embedded Redis runs the same code.
 //
-// Every script over one release takes KEYS = {release hash, approvals hash,
-// history list, manifest}; the helpers below derive those names from the hash
-// key in the same way, for a release found through the pipeline lock.
+// Every script over one release takes KEYS = releaseKeys: {release hash,
+// approvals, history, manifest, evidence, pipeline lock, pipeline due set},
+// all in the pipeline's hash slot (store.go), so that each script runs on
+// one Redis Cluster node. createScript also reads and may expire the
+// release the lock names, whose keys it derives from the lock's id: that
+// release is of the same pipeline, so its keys are in the same slot (Redis
+// Cluster runs a script that touches undeclared keys of its own slot).
 
 // luaPrelude holds the helpers shared by the scripts.
 //
@@ -21,12 +25,8 @@ import "github.com/redis/go-redis/v9"
 // entry; the from state and the note are constants, so the JSON is safe to
 // build here.
 const luaPrelude = `
-local function finish(rk, id, prefix, ttl)
-  local pipeline = redis.call('HGET', rk, 'pipeline')
-  if pipeline then
-    local lock = prefix .. 'pipeline:' .. pipeline .. ':active'
-    if redis.call('GET', lock) == id then redis.call('DEL', lock) end
-  end
+local function finish(rk, id, lock, ttl)
+  if redis.call('GET', lock) == id then redis.call('DEL', lock) end
   redis.call('PEXPIRE', rk, ttl)
   redis.call('PEXPIRE', rk .. ':approvals', ttl)
   redis.call('PEXPIRE', rk .. ':history', ttl)
@@ -35,8 +35,8 @@ local function finish(rk, id, prefix, ttl)
 end
 
 -- due: the release's evidence outbox has items to deliver now.
-local function due(prefix, id, now)
-  redis.call('ZADD', prefix .. 'evidence:due', now, id)
+local function due(dueKey, id, now)
+  redis.call('ZADD', dueKey, now, id)
 end
 
 local expiryNotes = {
@@ -44,12 +44,12 @@ local expiryNotes = {
   approved = 'it was not dispatched in time',
 }
 
-local function expire(rk, id, prefix, from, at, ttl)
+local function expire(rk, id, lock, from, at, ttl)
   local v = redis.call('HINCRBY', rk, 'version', 1)
   redis.call('HSET', rk, 'state', 'expired')
   redis.call('RPUSH', rk .. ':history',
     '{"from":"' .. from .. '","to":"expired","at":"' .. at .. '","note":"' .. expiryNotes[from] .. '"}')
-  finish(rk, id, prefix, ttl)
+  finish(rk, id, lock, ttl)
   return v
 end
 
@@ -64,25 +64,26 @@ end
 // finished release is taken over; one naming a release whose approval window
 // has closed expires that release first (as Approve would) and is taken over.
 //
-// KEYS: release hash, approvals, history, manifest, pipeline lock, pipeline index.
-// ARGV: id, prefix, now ms, now (RFC 3339), retention ms, pipeline, digest,
-// required, expires_at ms, body, manifest, first history entry, index score,
-// the promotion entries for the evidence (JSON, or ""), "1" when the body's
-// evidence outbox has items to deliver.
+// KEYS: releaseKeys, then the pipeline index.
+// ARGV: id, the key prefix of the pipeline's releases, now ms, now (RFC
+// 3339), retention ms, pipeline, digest, required, expires_at ms, body,
+// manifest, first history entry, index score, the promotion entries for the
+// evidence (JSON, or ""), "1" when the body's evidence outbox has items to
+// deliver.
 // Returns {"ok", took} (took: "expired" when it expired the lock's release,
 // else ""), {"exists"} or {"active", id, state}.
 var createScript = redis.NewScript(luaPrelude + `
-local id, prefix, now, at, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
+local id, releases, now, at, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
 if redis.call('EXISTS', KEYS[1]) == 1 then return {'exists'} end
 local took = ''
-local cur = redis.call('GET', KEYS[5])
+local cur = redis.call('GET', KEYS[6])
 if cur then
-  local ck = prefix .. 'release:' .. cur
+  local ck = releases .. cur
   local f = redis.call('HMGET', ck, 'state', 'expires_at_ms')
   local st = f[1]
   if st == 'proposed' or st == 'approved' or st == 'dispatching' or st == 'deploying' then
     if not expiredBy(st, f[2], now) then return {'active', cur, st} end
-    expire(ck, cur, prefix, st, at, ttl)
+    expire(ck, cur, KEYS[6], st, at, ttl)
     took = 'expired'
   end
 end
@@ -90,10 +91,10 @@ redis.call('HSET', KEYS[1], 'state', 'proposed', 'version', 1, 'pipeline', ARGV[
   'required', ARGV[8], 'expires_at_ms', ARGV[9], 'body', ARGV[10])
 redis.call('SET', KEYS[4], ARGV[11])
 redis.call('RPUSH', KEYS[3], ARGV[12])
-redis.call('SET', KEYS[5], id)
-redis.call('ZADD', KEYS[6], ARGV[13], id)
-if ARGV[14] ~= '' then redis.call('HSET', KEYS[1] .. ':evidence', 'promotions', ARGV[14]) end
-if ARGV[15] == '1' then due(prefix, id, now) end
+redis.call('SET', KEYS[6], id)
+redis.call('ZADD', KEYS[8], ARGV[13], id)
+if ARGV[14] ~= '' then redis.call('HSET', KEYS[5], 'promotions', ARGV[14]) end
+if ARGV[15] == '1' then due(KEYS[7], id, now) end
 return {'ok', took}
 `)
 
@@ -103,12 +104,12 @@ return {'ok', took}
 // approved yet (HSETNX); then the version is bumped and, when the count
 // reaches required, the release becomes approved with a history entry.
 //
-// KEYS: release hash, approvals, history, manifest.
-// ARGV: id, prefix, now ms, now (RFC 3339), retention ms, user id,
-// approval JSON, digest, history entry for the approval transition.
+// KEYS: releaseKeys.
+// ARGV: id, now ms, now (RFC 3339), retention ms, user id, approval JSON,
+// digest, history entry for the approval transition.
 // Returns {outcome, state, count, required, version}.
 var approveScript = redis.NewScript(luaPrelude + `
-local id, prefix, now, at, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
+local id, now, at, ttl = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local f = redis.call('HMGET', KEYS[1], 'state', 'version', 'digest', 'required', 'expires_at_ms')
 local state = f[1]
 if not state then return {'not_found', '', 0, 0, 0} end
@@ -116,18 +117,18 @@ local version, required = tonumber(f[2]) or 0, tonumber(f[4]) or 0
 local count = redis.call('HLEN', KEYS[2])
 if state ~= 'proposed' then return {'wrong_state', state, count, required, version} end
 if expiredBy(state, f[5], now) then
-  version = expire(KEYS[1], id, prefix, state, at, ttl)
+  version = expire(KEYS[1], id, KEYS[6], state, at, ttl)
   return {'expired', 'expired', count, required, version}
 end
-if f[3] ~= ARGV[8] then return {'wrong_digest', state, count, required, version} end
-if redis.call('HSETNX', KEYS[2], ARGV[6], ARGV[7]) == 0 then
+if f[3] ~= ARGV[7] then return {'wrong_digest', state, count, required, version} end
+if redis.call('HSETNX', KEYS[2], ARGV[5], ARGV[6]) == 0 then
   return {'duplicate', state, count, required, version}
 end
 count = count + 1
 version = redis.call('HINCRBY', KEYS[1], 'version', 1)
 if count >= required then
   redis.call('HSET', KEYS[1], 'state', 'approved')
-  redis.call('RPUSH', KEYS[3], ARGV[9])
+  redis.call('RPUSH', KEYS[3], ARGV[8])
   return {'approved', 'approved', count, required, version}
 end
 return {'counted', state, count, required, version}
@@ -138,29 +139,30 @@ return {'counted', state, count, required, version}
 // new body and state, bump the version, append the history entry (if any),
 // and on a terminal state finish the release.
 //
-// KEYS: release hash, approvals, history, manifest.
-// ARGV: id, prefix, retention ms, expected state, expected version, new
-// state, body, history entry or "", "1" when the new state is terminal,
-// "1" when the body's evidence outbox has items to deliver, now ms.
+// KEYS: releaseKeys.
+// ARGV: id, retention ms, expected state, expected version, new state, body,
+// history entry or "", "1" when the new state is terminal, "1" when the
+// body's evidence outbox has items to deliver, now ms.
 // Returns {"ok", version}, {"not_found"} or {"conflict", state, version}.
 var transitionScript = redis.NewScript(luaPrelude + `
 local f = redis.call('HMGET', KEYS[1], 'state', 'version')
 if not f[1] then return {'not_found'} end
-if f[1] ~= ARGV[4] or f[2] ~= ARGV[5] then return {'conflict', f[1], tonumber(f[2]) or 0} end
+if f[1] ~= ARGV[3] or f[2] ~= ARGV[4] then return {'conflict', f[1], tonumber(f[2]) or 0} end
 local v = redis.call('HINCRBY', KEYS[1], 'version', 1)
-redis.call('HSET', KEYS[1], 'state', ARGV[6], 'body', ARGV[7])
-if ARGV[8] ~= '' then redis.call('RPUSH', KEYS[3], ARGV[8]) end
-if ARGV[9] == '1' then finish(KEYS[1], ARGV[1], ARGV[2], ARGV[3]) end
-if ARGV[10] == '1' then due(ARGV[2], ARGV[1], ARGV[11]) end
+redis.call('HSET', KEYS[1], 'state', ARGV[5], 'body', ARGV[6])
+if ARGV[7] ~= '' then redis.call('RPUSH', KEYS[3], ARGV[7]) end
+if ARGV[8] == '1' then finish(KEYS[1], ARGV[1], KEYS[6], ARGV[2]) end
+if ARGV[9] == '1' then due(KEYS[7], ARGV[1], ARGV[10]) end
 return {'ok', v}
 `)
 
 // pruneScript drops index entries whose release has outlived its retention.
-// KEYS: pipeline index. ARGV: prefix, ids. Returns how many were dropped.
+// KEYS: pipeline index. ARGV: the key prefix of the pipeline's releases, ids
+// (their keys share the index's slot). Returns how many were dropped.
 var pruneScript = redis.NewScript(`
 local n = 0
 for i = 2, #ARGV do
-  if redis.call('EXISTS', ARGV[1] .. 'release:' .. ARGV[i]) == 0 then
+  if redis.call('EXISTS', ARGV[1] .. ARGV[i]) == 0 then
     n = n + redis.call('ZREM', KEYS[1], ARGV[i])
   end
 end

@@ -3,24 +3,31 @@
 // operation: a Lua compare-and-set (scripts.go) or SET NX PX, never a read
 // followed by a write.
 //
-// Key layout (prefix "rb:" by default):
+// Key layout (prefix "rb:" by default). Every key of a pipeline and of its
+// releases carries the pipeline's name as a Redis Cluster hash tag, so that
+// they share one hash slot and each script and MULTI stays on one node:
 //
-//	rb:release:{id}               hash: state, version, digest, pipeline, required, expires_at_ms, body (JSON)
-//	rb:release:{id}:approvals     hash: user id → Approval JSON (HSETNX: a person counts once)
-//	rb:release:{id}:history       list of Transition JSON, oldest first
-//	rb:release:{id}:manifest      the manifest bytes
-//	rb:pipeline:{name}:active     the id of the pipeline's open release: one at a time
-//	rb:pipeline:{name}:releases   zset of release ids scored by creation time (ms)
-//	rb:pipeline:{name}:freeze     the pipeline's ad hoc freeze (/release freeze), JSON
-//	rb:seq:{pipeline}:{day}       the day's id counter
-//	rb:once:{key}                 dedup markers (Once)
-//	rb:lease:{name}               leases (AcquireLease), value = owner
-//	rb:sync                       a counter each durable decision bumps, so that WAIT covers it
+//	rb:{prod}:release:<id>            hash: state, version, digest, pipeline, required, expires_at_ms, body (JSON)
+//	rb:{prod}:release:<id>:approvals  hash: user id → Approval JSON (HSETNX: a person counts once)
+//	rb:{prod}:release:<id>:history    list of Transition JSON, oldest first
+//	rb:{prod}:release:<id>:manifest   the manifest bytes
+//	rb:{prod}:release:<id>:evidence   hash: the evidence outbox's promotions and marks
+//	rb:{prod}:active                  the id of the pipeline's open release: one at a time
+//	rb:{prod}:releases                zset of release ids scored by creation time (ms)
+//	rb:{prod}:freeze                  the pipeline's ad hoc freeze (/release freeze), JSON
+//	rb:{prod}:evidence:due            zset of release ids by when their evidence outbox is due
+//	rb:{prod}:seq:<day>               the day's id counter
+//	rb:{prod}:sync                    a counter each durable decision bumps, so that WAIT covers it
+//	rb:evidence:pipelines             set of the pipelines that have an evidence:due set
+//	rb:once:{<key>}                   dedup markers (Once); reply:{<key>}, reply:claim:{<key>} with them
+//	rb:lease:<name>                   leases (AcquireLease), value = owner; a release's outbox
+//	                                  lease is lease:{prod}:evidence:<id> (EvidenceLease)
+//	rb:attempt:<key>                  attempt records
 //
-// A release's keys get the retention expiry when it reaches a terminal state.
-// The scripts touch the keys of one release and of its pipeline; on Redis
-// Cluster use a prefix with a hash tag, such as "{rb}:", so that all keys
-// share a slot.
+// A release id names its pipeline (NextID: "prod-2026-11-24-1"), so the
+// slot of any release is known from its id alone (PipelineOf). A release's
+// keys get the retention expiry when it reaches a terminal state. A prefix
+// with a hash tag of its own (such as "{rb}:") puts every key in one slot.
 package store
 
 import (
@@ -28,6 +35,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -136,23 +144,57 @@ func (e *ActiveReleaseError) Error() string {
 	return fmt.Sprintf("pipeline %s already has an open release: %s (%s)", e.Pipeline, e.ID, e.State)
 }
 
-func (s *Store) releaseKey(id string) string { return s.prefix + "release:" + id }
+// PipelineOf returns the pipeline a release id names: id without its
+// "-<day>-<n>" tail (NextID's form), or id itself when it has none.
+func PipelineOf(id string) string {
+	i := len(id)
+	for range 4 { // n, then the day's three parts
+		j := strings.LastIndexByte(id[:i], '-')
+		if j <= 0 || !digits(id[j+1:i]) {
+			return id
+		}
+		i = j
+	}
+	return id[:i]
+}
 
-// releaseKeys are the keys one release owns, in the order the scripts expect.
+func digits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
+}
+
+// slot is the start of every key of pipeline: the prefix and the hash tag.
+func (s *Store) slot(pipeline string) string { return s.prefix + "{" + pipeline + "}:" }
+
+// releasesPrefix is the start of the keys of pipeline's releases.
+func (s *Store) releasesPrefix(pipeline string) string { return s.slot(pipeline) + "release:" }
+
+func (s *Store) releaseKey(id string) string { return s.releasesPrefix(PipelineOf(id)) + id }
+
+// releaseKeys are the keys one release's scripts take, in the order they
+// expect: its own, then its pipeline's lock and due set, all in one slot.
 func (s *Store) releaseKeys(id string) []string {
-	k := s.releaseKey(id)
-	return []string{k, k + ":approvals", k + ":history", k + ":manifest"}
+	k, p := s.releaseKey(id), PipelineOf(id)
+	return []string{k, k + ":approvals", k + ":history", k + ":manifest", k + ":evidence", s.activeKey(p), s.dueKey(p)}
 }
 
-func (s *Store) activeKey(pipeline string) string {
-	return s.prefix + "pipeline:" + pipeline + ":active"
-}
-func (s *Store) indexKey(pipeline string) string {
-	return s.prefix + "pipeline:" + pipeline + ":releases"
-}
+func (s *Store) activeKey(pipeline string) string { return s.slot(pipeline) + "active" }
+func (s *Store) indexKey(pipeline string) string  { return s.slot(pipeline) + "releases" }
 
-// Ping checks that Redis answers, for readiness.
+// Ping checks that Redis answers, for readiness. On Redis Cluster every
+// master of the slot map (read afresh) must answer: while a master is down
+// and not yet replaced, the pipelines in its slots cannot be served.
 func (s *Store) Ping(ctx context.Context) error {
+	if cluster, ok := s.rdb.(*redis.ClusterClient); ok {
+		if err := cluster.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+			if err := m.Ping(ctx).Err(); err != nil {
+				return fmt.Errorf("master %s: %w", m.Options().Addr, err)
+			}
+			return nil
+		}); err != nil {
+			return fmt.Errorf("redis cluster ping: %w", err)
+		}
+		return nil
+	}
 	if err := s.rdb.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("redis ping: %w", err)
 	}
@@ -164,7 +206,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // the counter outlives the day by a little, so pass today, not an old day.
 func (s *Store) NextID(ctx context.Context, pipeline string, day time.Time) (string, error) {
 	date := day.Format(time.DateOnly)
-	key := s.prefix + "seq:" + pipeline + ":" + date
+	key := s.slot(pipeline) + "seq:" + date
 	var incr *redis.IntCmd
 	if _, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		incr = p.Incr(ctx, key)

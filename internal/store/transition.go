@@ -115,8 +115,8 @@ func (s *Store) cas(ctx context.Context, id string, version int64, update func(*
 			}
 		}
 		// A decision (durableMove) is reported only once replicas hold it.
-		res, err := s.eval(ctx, transitionScript, entry != nil && durableMove(to), s.releaseKeys(id),
-			id, s.prefix, s.retention.Milliseconds(),
+		res, err := s.eval(ctx, transitionScript, entry != nil && durableMove(to), PipelineOf(id), s.releaseKeys(id),
+			id, s.retention.Milliseconds(),
 			string(r.State), strconv.FormatInt(r.Version, 10), string(to), body, entryJSON, flag(to.Terminal()),
 			flag(next.Evidence.Pending()), ms(s.now()),
 		)

@@ -150,7 +150,7 @@ func TestTerminalTransitionFreesLockAndSetsRetention(t *testing.T) {
 		approve(t, e, r.ID, "UALICE", digest)
 		keys := []string{"", ":approvals", ":history", ":manifest"}
 		for _, k := range keys {
-			if d := ttl(t, e, e.prefix+"release:"+r.ID+k); d != -1 {
+			if d := ttl(t, e, e.prefix+"{prod}:release:"+r.ID+k); d != -1 {
 				t.Errorf("open release key %q has TTL %v", k, d)
 			}
 		}
@@ -158,11 +158,11 @@ func TestTerminalTransitionFreesLockAndSetsRetention(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, k := range keys {
-			if d := ttl(t, e, e.prefix+"release:"+r.ID+k); d <= store.DefaultRetention-time.Minute || d > store.DefaultRetention {
+			if d := ttl(t, e, e.prefix+"{prod}:release:"+r.ID+k); d <= store.DefaultRetention-time.Minute || d > store.DefaultRetention {
 				t.Errorf("finished release key %q has TTL %v, want %v", k, d, store.DefaultRetention)
 			}
 		}
-		if n, _ := e.rdb.Exists(ctx, e.prefix+"pipeline:prod:active").Result(); n != 0 {
+		if n, _ := e.rdb.Exists(ctx, e.prefix+"{prod}:active").Result(); n != 0 {
 			t.Error("the lock outlived the release")
 		}
 		if e.mr != nil {
@@ -199,7 +199,7 @@ func TestRetentionIsConfigurable(t *testing.T) {
 	if _, err := e.Transition(context.Background(), r.ID, release.Cancelled, store.TransitionOpts{}); err != nil {
 		t.Fatal(err)
 	}
-	if d := ttl(t, e, "rb:release:"+r.ID); d != time.Hour {
+	if d := ttl(t, e, "rb:{prod}:release:"+r.ID); d != time.Hour {
 		t.Errorf("TTL %v, want 1h", d)
 	}
 }
