@@ -19,13 +19,26 @@ import (
 const redisStartTimeout = 10 * time.Second
 
 // redisClient builds the client of REDIS_URL: one server (go-redis's
-// ParseURL), or a master behind Sentinels (ParseFailoverURL, when the URL
-// has master_name), which go-redis follows across failovers by itself.
+// ParseURL), a master behind Sentinels (ParseFailoverURL, when the URL
+// has master_name), which go-redis follows across failovers by itself, or
+// a Redis Cluster (ParseClusterURL, when the scheme is redis+cluster://),
+// whose slot map go-redis follows across failovers by itself.
 // The servers' password is, first found: the URL's password parameter
-// (Sentinel) or userinfo (one server), REDIS_PASSWORD, and for Sentinel the
-// URL's userinfo, which go-redis gives the Sentinels. Errors never quote
-// the URL: go-redis's errors may hold the password.
+// (Sentinel) or userinfo (one server, Cluster), REDIS_PASSWORD, and for
+// Sentinel the URL's userinfo, which go-redis gives the Sentinels. Errors
+// never quote the URL: go-redis's errors may hold the password.
 func redisClient(raw string, password string) (redis.UniversalClient, error) {
+	if config.IsClusterURL(raw) {
+		o, err := redis.ParseClusterURL(config.ClusterURL(raw))
+		if err != nil {
+			return nil, errors.New("REDIS_URL cannot be read by the Redis client as a Cluster URL: check its hosts, ports and " +
+				"options (those of go-redis's ParseClusterURL, such as addr, dial_timeout)")
+		}
+		if o.Password == "" {
+			o.Password = password
+		}
+		return redis.NewClusterClient(o), nil
+	}
 	if !config.IsSentinelURL(raw) {
 		o, err := redis.ParseURL(raw)
 		if err != nil {
@@ -54,10 +67,17 @@ func redisClient(raw string, password string) (redis.UniversalClient, error) {
 // checkRedis refuses to start on a Redis that will never work: a wrong
 // password, and, behind Sentinel, Sentinels that do not answer or do not
 // know the master. A single server that is merely down is waited for
-// (/readyz says so), as before. The problem is one line with no password.
+// (/readyz says so), as before. A Cluster whose nodes all do not answer, or
+// that is not a cluster, is refused too. The problem is one line with no
+// password.
 func checkRedis(ctx context.Context, rdb redis.UniversalClient, raw string, log zerolog.Logger) error {
 	ctx, cancel := context.WithTimeout(ctx, redisStartTimeout)
 	defer cancel()
+	if cluster, ok := rdb.(*redis.ClusterClient); ok {
+		if err := checkClusterNodes(ctx, cluster.Options()); err != nil {
+			return err
+		}
+	}
 	if config.IsSentinelURL(raw) {
 		// Asked first, and once each: the client would retry for the
 		// whole timeout before saying that no Sentinel answers.
@@ -73,6 +93,8 @@ func checkRedis(ctx context.Context, rdb redis.UniversalClient, raw string, log 
 		return errors.New("REDIS_URL: Redis refused the password (from REDIS_URL or REDIS_PASSWORD): check it")
 	case config.IsSentinelURL(raw):
 		return fmt.Errorf("REDIS_URL: the Sentinels name a master, but it does not answer: %v", redactedRedisErr(err))
+	case config.IsClusterURL(raw):
+		return fmt.Errorf("REDIS_URL: the Redis Cluster does not answer: %v", redactedRedisErr(err))
 	}
 	log.Warn().Err(redactedRedisErr(err)).Msg("Redis does not answer yet; /readyz says not ready until it does")
 	return nil
@@ -106,10 +128,35 @@ func checkSentinels(ctx context.Context, raw string) error {
 	return fmt.Errorf("REDIS_URL: none of the Sentinels (%s) answered", strings.Join(o.SentinelAddrs, ", "))
 }
 
+// checkClusterNodes asks each node a Cluster REDIS_URL names for CLUSTER
+// INFO, once, to tell "none answers" from "not a cluster" from a refused
+// password before the cluster client retries for the whole timeout.
+func checkClusterNodes(ctx context.Context, o *redis.ClusterOptions) error {
+	for _, addr := range o.Addrs {
+		c := redis.NewClient(&redis.Options{Addr: addr, Username: o.Username, Password: o.Password,
+			TLSConfig: o.TLSConfig, DialTimeout: 2 * time.Second, MaxRetries: -1})
+		err := c.ClusterInfo(ctx).Err()
+		_ = c.Close() // a probe's connection; nothing was written on it
+		switch {
+		case err == nil:
+			return nil
+		case refusedAuth(err):
+			return errors.New("REDIS_URL: Redis refused the password (from REDIS_URL or REDIS_PASSWORD): check it")
+		case redis.HasErrorPrefix(err, "This instance has cluster support disabled"):
+			// https://redis.io/docs/latest/commands/cluster-info/: a server
+			// without cluster-enabled yes refuses every CLUSTER command.
+			return fmt.Errorf("REDIS_URL names a Redis Cluster (redis+cluster://), but the server at %s is not a cluster node "+
+				"(cluster support disabled): use redis:// for one server", addr)
+		}
+	}
+	return fmt.Errorf("REDIS_URL: none of the Cluster nodes (%s) answered", strings.Join(o.Addrs, ", "))
+}
+
 // refusedAuth reports whether Redis refused the credentials
-// (https://redis.io/docs/latest/commands/auth/).
+// (https://redis.io/docs/latest/commands/auth/). redis.HasErrorPrefix drops
+// a leading "ERR " before it compares, so the prefixes go without it.
 func refusedAuth(err error) bool {
-	for _, prefix := range []string{"WRONGPASS", "NOAUTH", "ERR AUTH", "ERR invalid password", "ERR Client sent AUTH"} {
+	for _, prefix := range []string{"WRONGPASS", "NOAUTH", "AUTH", "invalid password", "Client sent AUTH"} {
 		if redis.HasErrorPrefix(err, prefix) {
 			return true
 		}

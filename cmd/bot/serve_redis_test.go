@@ -13,7 +13,9 @@ import (
 // TestServeRefusesABadRedis: a REDIS_URL that cannot work stops the start
 // with one line naming the problem, never the password: an unknown scheme,
 // an empty master name, Sentinels that do not answer or do not know the
-// master, a wrong password for a single server or for the master.
+// master, a wrong password for a single server or for the master; and for a
+// Redis Cluster: nodes that do not answer, a URL at a server that is not a
+// cluster node, a wrong password.
 func TestServeRefusesABadRedis(t *testing.T) {
 	t.Parallel()
 	const password = "s3cret-redis-pw-17"
@@ -23,6 +25,7 @@ func TestServeRefusesABadRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	tp := redistest.StartTopology(t, redistest.TopologyOptions{Password: password})
+	cl := redistest.StartCluster(t, redistest.ClusterOptions{Password: password})
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -44,6 +47,12 @@ func TestServeRefusesABadRedis(t *testing.T) {
 		{"wrong password behind sentinel", sentinels, "not-" + password, "REDIS_URL: Redis refused the password"},
 		{"no password behind sentinel", sentinels, "", "REDIS_URL: Redis refused the password"},
 		{"wrong password single server", "redis://:not-" + password + "@" + tp.Master.Addr() + "/0", "", "REDIS_URL: Redis refused the password"},
+		{"unreachable cluster", "redis+cluster://" + nobody, password, "REDIS_URL: none of the Cluster nodes (" + nobody + ") answered"},
+		{"cluster URL at one server", "redis+cluster://" + tp.Master.Addr(), password,
+			"REDIS_URL names a Redis Cluster (redis+cluster://), but the server at " + tp.Master.Addr() + " is not a cluster node"},
+		{"wrong password cluster", cl.URL(), "not-" + password, "REDIS_URL: Redis refused the password"},
+		{"wrong password in a cluster URL", strings.Replace(cl.URL(), "://", "://:not-"+password+"@", 1), password, "REDIS_URL: Redis refused the password"},
+		{"cluster URL with a database", "redis+cluster://" + cl.Nodes[0].Addr() + "/2", password, "REDIS_URL names a database in its path on a Redis Cluster"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

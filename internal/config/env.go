@@ -39,7 +39,10 @@ type Env struct {
 	// forgetful Redis. One server is redis://host:6379/0 (rediss:// for TLS,
 	// unix:///path); a master behind Sentinels is go-redis's
 	// ParseFailoverURL form, told apart by its master_name parameter:
-	// redis://sentinel1:26379/0?master_name=mymaster&addr=sentinel2:26379.
+	// redis://sentinel1:26379/0?master_name=mymaster&addr=sentinel2:26379;
+	// a Redis Cluster is go-redis's ParseClusterURL form with the scheme
+	// redis+cluster:// (rediss+cluster:// for TLS), which the bot reads as
+	// redis:// (rediss://): redis+cluster://node1:6379?addr=node2:6379.
 	RedisURL secret.Secret
 	// RedisPassword (REDIS_PASSWORD) is the Redis servers' password when
 	// REDIS_URL holds none for them, so that the URL need not be a secret.
@@ -173,32 +176,78 @@ func IsSentinelURL(raw string) bool {
 	return err == nil && u.Query().Has("master_name")
 }
 
+// clusterExample is the form of a Cluster REDIS_URL, for problems.
+const clusterExample = "redis+cluster://node1:6379?addr=node2:6379&addr=node3:6379"
+
+// IsClusterURL reports whether a REDIS_URL names a Redis Cluster: the
+// scheme redis+cluster:// or rediss+cluster://. go-redis's ParseClusterURL
+// reads the same URL with redis:// (rediss://), which one server's URL
+// also has, hence the marker.
+func IsClusterURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "redis+cluster" || u.Scheme == "rediss+cluster")
+}
+
+// ClusterURL is a Cluster REDIS_URL as go-redis's ParseClusterURL reads it:
+// without the +cluster marker.
+func ClusterURL(raw string) string {
+	scheme, rest, _ := strings.Cut(raw, "+cluster://")
+	return scheme + "://" + rest
+}
+
 // checkRedisURL returns what is wrong with a REDIS_URL, or "", never quoting it.
 func checkRedisURL(raw string) string {
 	if u, err := url.Parse(raw); err == nil && strings.HasSuffix(u.Scheme, "+sentinel") {
 		return "uses " + u.Scheme + "://, which the Redis client does not read: name a master behind Sentinels as " +
 			sentinelExample + " (rediss:// for TLS)"
 	}
-	if problem := checkURL(raw, "must be a redis://, rediss:// or unix:// URL", "redis", "rediss", "unix"); problem != "" {
-		return problem + ", such as redis://redis:6379/0, or " + sentinelExample + " for Sentinel"
+	if IsClusterURL(raw) {
+		return checkClusterURL(raw)
+	}
+	if problem := checkURL(raw, "must be a redis://, rediss://, redis+cluster://, rediss+cluster:// or unix:// URL", "redis", "rediss", "unix"); problem != "" {
+		return problem + ", such as redis://redis:6379/0, or " + sentinelExample + " for Sentinel, or " + clusterExample + " for Cluster"
 	}
 	if problem := checkRedisDB(raw); problem != "" {
 		return problem
 	}
-	if !IsSentinelURL(raw) {
-		return ""
-	}
 	u, _ := url.Parse(raw)
 	q := u.Query()
+	if !IsSentinelURL(raw) {
+		if q.Has("addr") {
+			return "has addr parameters but no master_name: name the master behind Sentinels, such as " + sentinelExample +
+				", or for a Redis Cluster use " + clusterExample
+		}
+		return ""
+	}
 	switch {
 	case u.Scheme == "unix":
 		return "names a Sentinel master (master_name) on a unix:// URL: Sentinels are reached over TCP, such as " + sentinelExample
 	case strings.TrimSpace(q.Get("master_name")) == "":
 		return "has an empty master_name: name the master the Sentinels monitor, such as " + sentinelExample
 	}
-	for _, addr := range q["addr"] {
+	return checkAddrs(q["addr"], "a Sentinel's host:port, such as addr=sentinel2:26379")
+}
+
+// checkClusterURL returns what is wrong with a redis+cluster:// REDIS_URL.
+func checkClusterURL(raw string) string {
+	u, _ := url.Parse(raw)
+	q := u.Query()
+	switch {
+	case u.Host == "" || u.Port() == "":
+		return "names a Redis Cluster without a node's host:port, such as " + clusterExample
+	case strings.Trim(u.Path, "/") != "" && strings.Trim(u.Path, "/") != "0":
+		return "names a database in its path on a Redis Cluster, which has only database 0, such as " + clusterExample
+	case q.Has("master_name"):
+		return "names both a Redis Cluster (redis+cluster://) and a Sentinel master (master_name): use one, such as " + clusterExample
+	}
+	return checkAddrs(q["addr"], "a cluster node's host:port, such as addr=node2:6379")
+}
+
+// checkAddrs returns a problem when an addr parameter is not host:port.
+func checkAddrs(addrs []string, what string) string {
+	for _, addr := range addrs {
 		if h, p, err := net.SplitHostPort(addr); err != nil || h == "" || p == "" {
-			return "has an addr parameter that is not a Sentinel's host:port, such as addr=sentinel2:26379"
+			return "has an addr parameter that is not " + what
 		}
 	}
 	return ""

@@ -101,8 +101,9 @@ func TestFromEnvRefusesMalformedValues(t *testing.T) {
 		"SLACK_API_URL must be an http or https URL, such as https://slack.com/api/",
 		"KOSLI_HOST must not hold credentials; put them in the token variables, such as https://app.kosli.com",
 		"GITHUB_API_URL must be an http or https URL, such as https://api.github.com/",
-		"REDIS_URL must be a redis://, rediss:// or unix:// URL, such as redis://redis:6379/0, or " +
-			"redis://sentinel1:26379/0?master_name=mymaster&addr=sentinel2:26379&addr=sentinel3:26379 for Sentinel",
+		"REDIS_URL must be a redis://, rediss://, redis+cluster://, rediss+cluster:// or unix:// URL, such as redis://redis:6379/0, or " +
+			"redis://sentinel1:26379/0?master_name=mymaster&addr=sentinel2:26379&addr=sentinel3:26379 for Sentinel, or " +
+			"redis+cluster://node1:6379?addr=node2:6379&addr=node3:6379 for Cluster",
 		"GITHUB_APP_ID must be a positive whole number, as shown in the GitHub App's settings",
 	}
 	assertEnvErrors(t, err, want)
@@ -154,10 +155,50 @@ func TestFromEnvReadsSentinelURLs(t *testing.T) {
 	}
 	for u, want := range map[string]string{
 		"redis+sentinel://:" + redisPass + "@s1:26379,s2:26379/mymaster": "REDIS_URL uses redis+sentinel://, which the Redis client does not read: name a master behind Sentinels as " + form + " (rediss:// for TLS)",
-		"sentinel://s1:26379/mymaster":                                   "REDIS_URL must be a redis://, rediss:// or unix:// URL, such as redis://redis:6379/0, or " + form + " for Sentinel",
+		"sentinel://s1:26379/mymaster":                                   "REDIS_URL must be a redis://, rediss://, redis+cluster://, rediss+cluster:// or unix:// URL, such as redis://redis:6379/0, or " + form + " for Sentinel, or redis+cluster://node1:6379?addr=node2:6379&addr=node3:6379 for Cluster",
 		"redis://:" + redisPass + "@s1:26379/0?master_name=":             "REDIS_URL has an empty master_name: name the master the Sentinels monitor, such as " + form,
 		"redis://s1:26379/0?master_name=m&addr=" + redisPass:             "REDIS_URL has an addr parameter that is not a Sentinel's host:port, such as addr=sentinel2:26379",
 		"unix:///run/redis.sock?master_name=m":                           "REDIS_URL names a Sentinel master (master_name) on a unix:// URL: Sentinels are reached over TCP, such as " + form,
+	} {
+		env := environ()
+		env["REDIS_URL"] = u
+		_, err := fromEnv(t, env)
+		assertEnvErrors(t, err, []string{want})
+	}
+}
+
+// TestFromEnvReadsClusterURLs: a Redis Cluster is go-redis's ParseClusterURL
+// form under the scheme redis+cluster:// (rediss+cluster:// for TLS); each
+// mistake is one line without the password.
+func TestFromEnvReadsClusterURLs(t *testing.T) {
+	const form = "redis+cluster://node1:6379?addr=node2:6379&addr=node3:6379"
+	for u, want := range map[string]string{
+		"redis+cluster://:" + redisPass + "@n1:6379?addr=n2:6379&addr=n3:6379": "redis://:" + redisPass + "@n1:6379?addr=n2:6379&addr=n3:6379",
+		"rediss+cluster://user:" + redisPass + "@n1:6380":                      "rediss://user:" + redisPass + "@n1:6380",
+		"redis+cluster://n1:6379/0?dial_timeout=2s":                            "redis://n1:6379/0?dial_timeout=2s",
+	} {
+		env := environ()
+		env["REDIS_URL"] = u
+		e, err := fromEnv(t, env)
+		if err != nil || !config.IsClusterURL(e.RedisURL.Reveal()) || config.IsSentinelURL(u) {
+			t.Errorf("REDIS_URL %s: %v, cluster %v", u, err, config.IsClusterURL(u))
+		}
+		if got := config.ClusterURL(u); got != want {
+			t.Errorf("ClusterURL(%s) = %s, want %s", u, got, want)
+		}
+	}
+	for _, u := range []string{"redis://n1:6379/0", "rediss://n1:6379?master_name=m", "unix:///run/redis.sock"} {
+		if config.IsClusterURL(u) {
+			t.Errorf("%s is taken for a Cluster", u)
+		}
+	}
+	for u, want := range map[string]string{
+		"redis+cluster://:" + redisPass + "@n1:6379/3":                 "REDIS_URL names a database in its path on a Redis Cluster, which has only database 0, such as " + form,
+		"redis+cluster://:" + redisPass + "@n1?addr=n2:6379":           "REDIS_URL names a Redis Cluster without a node's host:port, such as " + form,
+		"redis+cluster://n1:6379?master_name=m":                        "REDIS_URL names both a Redis Cluster (redis+cluster://) and a Sentinel master (master_name): use one, such as " + form,
+		"redis+cluster://n1:6379?addr=" + redisPass:                    "REDIS_URL has an addr parameter that is not a cluster node's host:port, such as addr=node2:6379",
+		"unix+cluster:///run/redis.sock":                               "REDIS_URL must be a redis://, rediss://, redis+cluster://, rediss+cluster:// or unix:// URL, such as redis://redis:6379/0, or redis://sentinel1:26379/0?master_name=mymaster&addr=sentinel2:26379&addr=sentinel3:26379 for Sentinel, or " + form + " for Cluster",
+		"redis://:" + redisPass + "@n1:6379?addr=n2:6379&addr=n3:6379": "REDIS_URL has addr parameters but no master_name: name the master behind Sentinels, such as redis://sentinel1:26379/0?master_name=mymaster&addr=sentinel2:26379&addr=sentinel3:26379, or for a Redis Cluster use " + form,
 	} {
 		env := environ()
 		env["REDIS_URL"] = u
