@@ -27,7 +27,7 @@ func TestAdHocFreezeIsSharedReplacedAndLifted(t *testing.T) {
 		if w, _ := other.AdHocFreeze(ctx, "staging"); w != nil {
 			t.Errorf("another pipeline is frozen: %+v", w)
 		}
-		if d := ttl(t, e, e.prefix+"pipeline:prod:freeze"); d <= 2*time.Hour || d > 26*time.Hour {
+		if d := ttl(t, e, e.prefix+"{prod}:freeze"); d <= 2*time.Hour || d > 26*time.Hour {
 			t.Errorf("key ttl %s: want its end plus a day", d)
 		}
 		longer := first
