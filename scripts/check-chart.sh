@@ -114,6 +114,17 @@ ha=deploy/helm/examples/ha-values.yaml
 existing=$(sed -n 's/^existingSecret: *\([^ #]*\).*/\1/p' "$ha")
 [ -n "$existing" ] || fail "$ha has no existingSecret"
 render ha-values -existing-secret "$existing" -- -f "$ha"
+# Redis Cluster (and Sentinel), the password from redis.existingSecret
+# (here the credentials' Secret, key redis-password) as REDIS_PASSWORD.
+render redis-cluster -existing-secret creds -- --set existingSecret=creds --set kosli.org=ci \
+  --set 'redis.cluster.addrs={rc-0.rc:6379,rc-1.rc:6379,rc-2.rc:6379}' --set redis.existingSecret=creds
+grep -qF 'value: "redis+cluster://rc-0.rc:6379?addr=rc-1.rc:6379&addr=rc-2.rc:6379"' "$work/redis-cluster.yaml" ||
+  fail "redis-cluster: REDIS_URL is not the redis+cluster:// form"
+grep -qF 'key: redis-password' "$work/redis-cluster.yaml" || fail "redis-cluster: REDIS_PASSWORD is not from redis.existingSecret"
+render redis-sentinel -existing-secret creds -- --set existingSecret=creds --set kosli.org=ci \
+  --set 'redis.sentinel.addrs={s-0.s:26379,s-1.s:26379}' --set redis.sentinel.masterName=mymaster --set redis.existingSecret=creds
+grep -qF 'value: "redis://s-0.s:26379/0?master_name=mymaster&addr=s-1.s:26379"' "$work/redis-sentinel.yaml" ||
+  fail "redis-sentinel: REDIS_URL is not go-redis's ParseFailoverURL form"
 
 # must_fail NAME EXPECTED… -- HELM_ARGS…: rendering and checking must fail,
 # saying each EXPECTED.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -150,7 +151,7 @@ func (c *Cluster) Client(t testing.TB) *redis.ClusterClient {
 }
 
 // MasterOf returns the master that serves key's slot now, as the first
-// running node that answers CLUSTER SLOTS says.
+// running node that answers CLUSTER SHARDS says: the shard's online master.
 func (c *Cluster) MasterOf(ctx context.Context, key string) (*Server, error) {
 	var lastErr error
 	for _, s := range c.Nodes {
@@ -159,26 +160,32 @@ func (c *Cluster) MasterOf(ctx context.Context, key string) (*Server, error) {
 		}
 		n := c.node(s)
 		slot, err := n.ClusterKeySlot(ctx, key).Result()
-		var slots []redis.ClusterSlot
+		var shards []redis.ClusterShard
 		if err == nil {
-			slots, err = n.ClusterSlots(ctx).Result()
+			shards, err = n.ClusterShards(ctx).Result()
 		}
 		n.Close()
 		if err != nil {
 			lastErr = err
 			continue
 		}
-		for _, r := range slots {
-			if int64(r.Start) <= slot && slot <= int64(r.End) && len(r.Nodes) > 0 {
+		for _, sh := range shards {
+			if !slices.ContainsFunc(sh.Slots, func(r redis.SlotRange) bool { return r.Start <= slot && slot <= r.End }) {
+				continue
+			}
+			for _, nd := range sh.Nodes {
+				if nd.Role != "master" || nd.Health != "online" {
+					continue
+				}
 				for _, cand := range c.Nodes {
-					if cand.Addr() == r.Nodes[0].Addr {
+					if int64(cand.port) == nd.Port {
 						return cand, nil
 					}
 				}
-				return nil, fmt.Errorf("slot %d is served by %s, not a node of this cluster", slot, r.Nodes[0].Addr)
+				return nil, fmt.Errorf("slot %d is served by %s:%d, not a node of this cluster", slot, nd.IP, nd.Port)
 			}
 		}
-		return nil, fmt.Errorf("no node serves slot %d", slot)
+		return nil, fmt.Errorf("no online master serves slot %d", slot)
 	}
 	return nil, fmt.Errorf("no node answers: %v", lastErr)
 }

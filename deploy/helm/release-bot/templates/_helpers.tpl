@@ -103,10 +103,11 @@ chart-made one.
 
 {{/*
 Where REDIS_URL comes from: "chart" (the trial Redis), "url" (redis.url),
-"sentinel" (redis.sentinel) or "secret" (secrets.redisUrl, or existingSecret's redis-url).
+"sentinel" (redis.sentinel), "cluster" (redis.cluster) or "secret" (secrets.redisUrl, or
+existingSecret's redis-url).
 */}}
 {{- define "release-bot.redisSource" -}}
-{{- if .Values.redis.enabled }}chart{{ else if .Values.redis.url }}url{{ else if .Values.redis.sentinel.addrs }}sentinel{{ else }}secret{{ end }}
+{{- if .Values.redis.enabled }}chart{{ else if .Values.redis.url }}url{{ else if .Values.redis.sentinel.addrs }}sentinel{{ else if .Values.redis.cluster.addrs }}cluster{{ else }}secret{{ end }}
 {{- end }}
 
 {{/*
@@ -168,6 +169,7 @@ with a message saying what to set. Included by the Deployment.
 {{- if $v.redis.enabled }}{{ $redis = append $redis "redis.enabled" }}{{ end }}
 {{- if $v.redis.url }}{{ $redis = append $redis "redis.url" }}{{ end }}
 {{- if $v.redis.sentinel.addrs }}{{ $redis = append $redis "redis.sentinel" }}{{ end }}
+{{- if $v.redis.cluster.addrs }}{{ $redis = append $redis "redis.cluster" }}{{ end }}
 {{- if $s.redisUrl }}{{ $redis = append $redis "secrets.redisUrl" }}{{ end }}
 {{- if gt (len $redis) 1 }}
 {{- fail (printf "release-bot: Redis is given more than once (%s): set only one" (join ", " $redis)) }}
@@ -219,4 +221,13 @@ REDIS_URL for a master behind Sentinel, in go-redis's ParseFailoverURL form.
 {{- $s := .Values.redis.sentinel -}}
 {{- if not $s.masterName }}{{ fail "release-bot: redis.sentinel.masterName is required with redis.sentinel.addrs: the master name the Sentinels monitor" }}{{ end -}}
 {{ if $s.tls }}rediss{{ else }}redis{{ end }}://{{ first $s.addrs }}/{{ $s.db | int }}?master_name={{ $s.masterName | urlquery }}{{ range rest $s.addrs }}&addr={{ . }}{{ end }}
+{{- end }}
+
+{{/*
+REDIS_URL for a Redis Cluster: the bot's redis+cluster:// form of go-redis's
+ParseClusterURL, the first node as host and the others as addr parameters.
+*/}}
+{{- define "release-bot.clusterURL" -}}
+{{- $c := .Values.redis.cluster -}}
+{{ if $c.tls }}rediss{{ else }}redis{{ end }}+cluster://{{ first $c.addrs }}{{ range $i, $a := rest $c.addrs }}{{ if $i }}&{{ else }}?{{ end }}addr={{ $a }}{{ end }}
 {{- end }}
