@@ -181,13 +181,19 @@ func (s *Store) activeKey(pipeline string) string { return s.slot(pipeline) + "a
 func (s *Store) indexKey(pipeline string) string  { return s.slot(pipeline) + "releases" }
 
 // Ping checks that Redis answers, for readiness. On Redis Cluster every
-// master of the slot map (read afresh) must answer: while a master is down
-// and not yet replaced, the pipelines in its slots cannot be served.
+// master of the slot map (read afresh) must answer and say cluster_state:ok
+// (every slot has a master; https://redis.io/docs/latest/commands/cluster-info/):
+// while a master is down and not yet replaced, the pipelines in its slots
+// cannot be served.
 func (s *Store) Ping(ctx context.Context) error {
 	if cluster, ok := s.rdb.(*redis.ClusterClient); ok {
 		if err := cluster.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
-			if err := m.Ping(ctx).Err(); err != nil {
+			info, err := m.ClusterInfo(ctx).Result()
+			if err != nil {
 				return fmt.Errorf("master %s: %w", m.Options().Addr, err)
+			}
+			if !strings.Contains(info, "cluster_state:ok") {
+				return fmt.Errorf("master %s: the cluster is down (a slot has no master)", m.Options().Addr)
 			}
 			return nil
 		}); err != nil {
