@@ -192,7 +192,7 @@ func (h *Handler) command(ctx context.Context, cmd slack.SlashCommand, fromClick
 	case req.Verb == VerbPropose:
 		var reason string
 		if reason, err = h.mayPropose(ctx, inv, pipeline, req); err == nil {
-			err = h.propose(ctx, inv, pipeline, req.Services, reason)
+			err = h.propose(ctx, inv, pipeline, req.Services, reason, req.Ticket)
 		}
 	case req.Verb == VerbRollback:
 		var reason string

@@ -52,6 +52,9 @@ type Request struct {
 	Reason string
 	// BreakGlass is a propose with --break-glass: an emergency release.
 	BreakGlass bool
+	// Ticket is a propose's change ticket (--ticket CHG123) as typed; whether
+	// the pipeline takes it is the handler's to check.
+	Ticket string
 }
 
 // MaxReason is the longest freeze or break-glass reason, in runes.
@@ -73,7 +76,7 @@ var (
 // Usage is the help text, in mrkdwn.
 const Usage = "*release-bot* promotes what runs in one environment to another.\n" +
 	"• `/release diff [pipeline]`: what would ship, what blocks it, how long it has waited\n" +
-	"• `/release propose [pipeline] [service…]`: freeze the plan into a release for approval\n" +
+	"• `/release propose [pipeline] [service…] [--ticket <change ticket>]`: freeze the plan into a release for approval\n" +
 	"• `/release status [release-id]`: where a release is\n" +
 	"• `/release list [pipeline]`: recent releases\n" +
 	"• `/release cancel [release-id] [reason…]`: cancel a release (its proposer or an approver), asking why when no reason follows\n" +
@@ -133,6 +136,11 @@ func Parse(text string) (Request, error) {
 			}
 			r.Reason, args = reason, args[:i]
 		}
+		ticket, args, err := ticketOf(args)
+		if err != nil {
+			return Request{}, err
+		}
+		r.Ticket = ticket
 		if len(args) > 0 {
 			if !namePattern.MatchString(args[0]) {
 				return Request{}, usage("%s is not a pipeline name.", echo(args[0]))
@@ -209,17 +217,54 @@ func parseRollback(args []string) (Request, error) {
 	return r, nil
 }
 
-// isBreakGlass reports whether a word is the --break-glass flag. Slack's
-// clients may turn a typed "--" into an em or en dash (smart punctuation),
-// so those are read as the flag too.
-func isBreakGlass(word string) bool {
+// ticketOf takes "--ticket CHG123" (or "--ticket=CHG123") out of a
+// propose's words; the flag once at most, always with a ticket.
+func ticketOf(args []string) (ticket string, rest []string, err error) {
+	const how = "`--ticket` needs the change ticket, e.g. `/release propose prod --ticket CHG123`."
+	found := false
+	for i := 0; i < len(args); i++ {
+		value, inline := "", false
+		word := args[i]
+		if name, v, ok := strings.Cut(word, "="); ok && isFlag(name, "ticket") {
+			value, inline = v, true
+		} else if !isFlag(word, "ticket") {
+			rest = append(rest, word)
+			continue
+		}
+		if found {
+			return "", nil, usage("`--ticket` is given twice; give one change ticket.")
+		}
+		found = true
+		if !inline {
+			if i+1 >= len(args) || strings.HasPrefix(args[i+1], "-") {
+				return "", nil, usage("%s", how)
+			}
+			i++
+			value = args[i]
+		}
+		if value == "" {
+			return "", nil, usage("%s", how)
+		}
+		ticket = value
+	}
+	return ticket, rest, nil
+}
+
+// isFlag reports whether a word is --name, with Slack's smart punctuation
+// (an em or en dash for a typed "--") read as the flag too.
+func isFlag(word, name string) bool {
 	for _, dashes := range []string{"--", "\u2014", "\u2013"} {
-		if word == dashes+"break-glass" {
+		if word == dashes+name {
 			return true
 		}
 	}
 	return false
 }
+
+// isBreakGlass reports whether a word is the --break-glass flag. Slack's
+// clients may turn a typed "--" into an em or en dash (smart punctuation),
+// so those are read as the flag too.
+func isBreakGlass(word string) bool { return isFlag(word, "break-glass") }
 
 // parseFreeze reads `freeze [pipeline] <duration | until RFC3339> <reason>`.
 // A first word that is a duration or "until" is the length, not a pipeline.

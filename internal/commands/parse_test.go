@@ -42,6 +42,9 @@ func TestParse(t *testing.T) {
 		{"propose prod web --break-glass CVE-2026-1", Request{Verb: VerbPropose, Pipeline: "prod", Services: []string{"web"}, BreakGlass: true, Reason: "CVE-2026-1"}},
 		// Slack's smart punctuation turns -- into an em dash.
 		{"propose \u2014break-glass outage", Request{Verb: VerbPropose, BreakGlass: true, Reason: "outage"}},
+		{"propose prod --ticket CHG123", Request{Verb: VerbPropose, Pipeline: "prod", Ticket: "CHG123"}},
+		{"propose prod web --ticket=CHG9 nginx", Request{Verb: VerbPropose, Pipeline: "prod", Services: []string{"web", "nginx"}, Ticket: "CHG9"}},
+		{"propose \u2014ticket CHG1 --break-glass --ticket is not read here", Request{Verb: VerbPropose, Ticket: "CHG1", BreakGlass: true, Reason: "--ticket is not read here"}},
 	}
 	for _, c := range ok {
 		got, err := Parse(c.in)
@@ -77,6 +80,10 @@ func TestParse(t *testing.T) {
 		{"rollback a b c", "takes at most a pipeline and a release id"},
 		{"rollback PROD!", "is not a pipeline or a release id"},
 		{"rollback --break-glass", "`--break-glass` needs a reason"},
+		{"propose prod --ticket", "`--ticket` needs the change ticket"},
+		{"propose prod --ticket --break-glass down", "`--ticket` needs the change ticket"},
+		{"propose prod --ticket=", "`--ticket` needs the change ticket"},
+		{"propose --ticket CHG1 --ticket CHG2", "`--ticket` is given twice"},
 	}
 	for _, c := range bad {
 		_, err := Parse(c.in)

@@ -25,7 +25,10 @@ func (e *refusalError) Error() string { return e.text }
 // the evidence and posts the release with its buttons, in phases: plan →
 // manifest → gate → create (which takes the pipeline's lock) → post →
 // evidence.
-func (h *Handler) propose(ctx context.Context, inv *invocation, p *config.Pipeline, services []string, breakGlass string) error {
+func (h *Handler) propose(ctx context.Context, inv *invocation, p *config.Pipeline, services []string, breakGlass, ticket string) error {
+	if err := p.ChangeTicket.Check(ticket); err != nil {
+		return &refusalError{":no_entry: No release: " + esc(err.Error()) + "."}
+	}
 	plan, err := h.proposablePlan(ctx, p, services)
 	if err != nil {
 		return err
@@ -36,7 +39,11 @@ func (h *Handler) propose(ctx context.Context, inv *invocation, p *config.Pipeli
 			return err
 		}
 	}
-	return h.proposePlan(ctx, inv, p, proposal{plan: plan, breakGlass: breakGlass})
+	pr := proposal{plan: plan, breakGlass: breakGlass}
+	if ticket != "" {
+		pr.ticket = &release.ChangeTicket{ID: ticket, URL: p.ChangeTicket.Link(ticket)}
+	}
+	return h.proposePlan(ctx, inv, p, pr)
 }
 
 // proposal is a plan to become a release: a promotion from the pipeline's
@@ -47,6 +54,8 @@ type proposal struct {
 	rollback *release.Rollback
 	// breakGlass is the reason of a break-glass release, "" for any other.
 	breakGlass string
+	// ticket is the change ticket, nil for none.
+	ticket *release.ChangeTicket
 }
 
 // proposePlan turns a proposable plan into a release: manifest → gate →
@@ -179,6 +188,7 @@ func (h *Handler) draftManifest(ctx context.Context, inv *invocation, p *config.
 	if pr.breakGlass != "" {
 		meta.BreakGlass = &release.ManifestBreakGlass{Reason: pr.breakGlass, RequestedBy: inv.cmd.UserID, ReviewDue: now.Add(p.BreakGlass.ReviewWithin.Duration())}
 	}
+	meta.ChangeTicket = pr.ticket
 	m, err := release.NewManifest(plan, meta)
 	if err != nil {
 		return nil, &refusalError{fmt.Sprintf(":no_entry: This plan cannot become a release: %s", esc(err.Error()))}

@@ -61,15 +61,16 @@ func ReleaseMessage(v ReleaseView) Message {
 	if m.RollbackOf != "" {
 		title = fmt.Sprintf("Rollback %s · %s: %s back to %s", r.ID, r.Pipeline, m.Target.Environment, m.Source.SnapshotID)
 	}
-	blocks := []slack.Block{
-		header(title),
-		contextBlock(
-			fmt.Sprintf("%s *%s*", stateEmoji[r.State], stateLine(r, v.Now)),
-			fmt.Sprintf("proposed by <@%s>", r.Proposer),
-			fmt.Sprintf("%s → %s", link(m.Source.SnapshotURL, m.Source.SnapshotID), link(m.Target.SnapshotURL, m.Target.SnapshotID)),
-			fmt.Sprintf("manifest `%s`", shortDigest(r.ManifestDigest)),
-		),
+	about := []string{
+		fmt.Sprintf("%s *%s*", stateEmoji[r.State], stateLine(r, v.Now)),
+		fmt.Sprintf("proposed by <@%s>", r.Proposer),
+		fmt.Sprintf("%s → %s", link(m.Source.SnapshotURL, m.Source.SnapshotID), link(m.Target.SnapshotURL, m.Target.SnapshotID)),
+		fmt.Sprintf("manifest `%s`", shortDigest(r.ManifestDigest)),
 	}
+	if ct := m.ChangeTicket; ct != nil {
+		about = append(about, ":ticket: change "+link(ct.URL, ct.ID))
+	}
+	blocks := []slack.Block{header(title), contextBlock(about...)}
 	if r.BreakGlass != nil {
 		blocks = append(blocks, section(emergencyLine(r)))
 	}

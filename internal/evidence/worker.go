@@ -588,6 +588,14 @@ func (d *delivery) report(ctx context.Context, it release.EvidenceItem) error {
 	if sum := promotionsSum(d.r); sum != "" {
 		ann["promotions_sha256"], ud["promotions_sha256"] = sum, sum
 	}
+	if ct := m.ChangeTicket; ct != nil {
+		ann["change_ticket"] = ct.ID
+		ticket := map[string]any{"id": ct.ID}
+		if ct.URL != "" {
+			ann["change_ticket_url"], ticket["url"] = ct.URL, ct.URL
+		}
+		ud["change_ticket"] = ticket
+	}
 	return d.step(ctx, "manifest", d.foundAttestation("release-manifest", ""), func(ctx context.Context) error {
 		return k.AttestGeneric(ctx, ev.Flow, ev.Trail, kosli.Attestation{
 			Name: "release-manifest", Compliant: &passed, UserData: ud, Annotations: ann,

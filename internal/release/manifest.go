@@ -42,6 +42,8 @@ type Manifest struct {
 	Evidence  ManifestEvidence   `json:"evidence"`
 	// BreakGlass is set on an emergency release, for whoever audits it.
 	BreakGlass *ManifestBreakGlass `json:"breakGlass,omitempty"`
+	// ChangeTicket is the change ticket the release was proposed under, if any.
+	ChangeTicket *ChangeTicket `json:"changeTicket,omitempty"`
 	// SealedDigest is the digest Seal recorded: "sha256:" and hex. It is
 	// written as "digest" and left out of what it hashes.
 	SealedDigest string `json:"digest"`
@@ -53,6 +55,13 @@ type ManifestBreakGlass struct {
 	Reason      string    `json:"reason"`
 	RequestedBy string    `json:"requestedBy"`
 	ReviewDue   time.Time `json:"reviewDue"`
+}
+
+// ChangeTicket is a release's change ticket (/release propose --ticket):
+// its id as typed, and its page when the pipeline links tickets.
+type ChangeTicket struct {
+	ID  string `json:"id"`
+	URL string `json:"url,omitempty"`
 }
 
 // EnvironmentSnapshot is one environment as Kosli saw it at proposal time.
@@ -121,6 +130,8 @@ type ManifestMeta struct {
 	Evidence Evidence
 	// BreakGlass is set for an emergency release.
 	BreakGlass *ManifestBreakGlass
+	// ChangeTicket is set when the release has a change ticket.
+	ChangeTicket *ChangeTicket
 }
 
 // NewManifest freezes a plan into a sealed manifest that follows the schema.
@@ -156,6 +167,9 @@ func NewManifest(p *Plan, meta ManifestMeta) (*Manifest, error) {
 	}
 	if bg := meta.BreakGlass; bg != nil {
 		m.BreakGlass = &ManifestBreakGlass{Reason: bg.Reason, RequestedBy: bg.RequestedBy, ReviewDue: bg.ReviewDue.UTC().Truncate(time.Second)}
+	}
+	if ct := meta.ChangeTicket; ct != nil {
+		m.ChangeTicket = &ChangeTicket{ID: ct.ID, URL: ct.URL}
 	}
 	for i := range p.Promotions {
 		a, err := manifestArtifact(&p.Promotions[i])

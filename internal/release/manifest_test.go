@@ -575,3 +575,42 @@ func mustMarshal(t *testing.T, m *Manifest) []byte {
 	}
 	return data
 }
+
+// A release's change ticket is in its manifest, follows the schema, and is
+// covered by the digest; a manifest without one has no changeTicket key.
+func TestManifestRecordsTheChangeTicket(t *testing.T) {
+	meta := exampleMeta()
+	meta.ChangeTicket = &ChangeTicket{ID: "CHG123", URL: "https://tickets.example/browse/CHG123"}
+	m, err := NewManifest(fixturePlan(t, "4.json"), meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := mustMarshal(t, m)
+	got, err := VerifyManifest(data)
+	if err != nil {
+		t.Fatalf("verify: %v\n%s", err, data)
+	}
+	if got.ChangeTicket == nil || *got.ChangeTicket != *meta.ChangeTicket {
+		t.Errorf("change ticket %+v", got.ChangeTicket)
+	}
+	plain, err := NewManifest(fixturePlan(t, "4.json"), exampleMeta())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.SealedDigest == m.SealedDigest || strings.Contains(string(mustMarshal(t, plain)), "changeTicket") {
+		t.Error("the ticket is not part of the sealed content, or appears on a release without one")
+	}
+	if _, err := VerifyManifest([]byte(strings.Replace(string(data), `"CHG123"`, `"CHG124"`, 1))); err == nil {
+		t.Error("a changed ticket verifies")
+	}
+	for name, bad := range map[string]*ChangeTicket{
+		"empty id":       {ID: ""},
+		"plain http url": {ID: "CHG1", URL: "http://tickets.example/CHG1"},
+	} {
+		meta := exampleMeta()
+		meta.ChangeTicket = bad
+		if _, err := NewManifest(fixturePlan(t, "4.json"), meta); err == nil {
+			t.Errorf("%s: the schema accepted it", name)
+		}
+	}
+}
