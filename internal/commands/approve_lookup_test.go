@@ -73,3 +73,34 @@ func TestApproveLooksThePersonAndTheGroupsUpAtOnce(t *testing.T) {
 		t.Errorf("%d approvals announced, want 1\n%s", n, e.threadText(r))
 	}
 }
+
+// TestSimultaneousRetriesAnnounceTheApprovalOnce: the one approval needed,
+// clicked five times at once by the same person. The click whose script
+// moved the release to approved and the retries that find it approved by
+// that person (taken for retries of an unconfirmed click) all race to tell
+// it; the Once marker "approved:<id>" lets exactly one post the announcement
+// and ship.
+func TestSimultaneousRetriesAnnounceTheApprovalOnce(t *testing.T) {
+	c := drifttest.NewClock(time.Now().UTC())
+	e := newDriftEnv(t, "2", func(d *commands.Deps) {
+		api := d.Slack.(*slackbot.API)
+		d.Views, d.People, d.Now = api, api, c.Now
+	})
+	e.slack.AddUser(slacktest.User{ID: rejectProposer, Name: "alice"})
+	e.slack.AddUser(slacktest.User{ID: rejectApprover, Name: "carol"})
+	ctx := context.Background()
+	e.h.Command(ctx, slack.SlashCommand{TeamID: "T0SLACKTEST", ChannelID: driftChannel, UserID: rejectProposer, Command: "/release", Text: "propose"})
+	r, err := e.store.Active(ctx, "prod")
+	if err != nil || r == nil || r.MessageTS == "" {
+		t.Fatalf("no proposed release: %v, %+v", err, r)
+	}
+	click := e.click(t, r, rejectApprover, commands.ActionApprove) // all five on the same message
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Go(func() { e.h.Interaction(ctx, click) })
+	}
+	wg.Wait()
+	if n := e.threadCount(r, "The release is approved"); n != 1 {
+		t.Errorf("%d approvals announced, want 1\n%s", n, e.threadText(r))
+	}
+}
