@@ -14,7 +14,8 @@ import (
 // refuses while web has run 73m in aws-beta (Kosli's most_recent_timestamp,
 // as the fake diff serves it from the instances' start), naming each
 // artifact's time left and when the release can go; nothing is posted. When
-// the (fake) clock passes that moment, the release is proposed.
+// the (fake) clock passes that moment, the release is proposed. The drift
+// report says when web becomes eligible.
 func TestSoakRefusesUntilEveryArtifactHasRun(t *testing.T) {
 	t.Parallel()
 	cfg, err := config.Parse("bot.yaml", []byte(e2eConfig+"    gate: { mode: enforce, min_soak: 2h }\n"))
@@ -52,6 +53,14 @@ func TestSoakRefusesUntilEveryArtifactHasRun(t *testing.T) {
 	}
 	if n := b.channelPosts(); n != 0 {
 		t.Errorf("a soaking propose posted %d messages", n)
+	}
+	b.command(alice, releaseChannel, "drift")
+	drift := blocksText(t, b.channelHas("Drift report").Blocks)
+	if !strings.Contains(drift, ":hourglass_flowing_sand: soaking: eligible <!date^") || !strings.Contains(drift, "(47m more)") {
+		t.Errorf("the drift report does not say when web is eligible:\n%s", drift)
+	}
+	if n := strings.Count(drift, "soaking: eligible"); n != 1 {
+		t.Errorf("%d soaking lines, want 1 (nginx has soaked):\n%s", n, drift)
 	}
 	b.clock.Advance(48 * time.Minute)
 	b.command(alice, releaseChannel, "propose")

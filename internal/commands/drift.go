@@ -56,6 +56,10 @@ func (h *Handler) postDrift(ctx context.Context, inv *invocation, p *config.Pipe
 		v.Compliance = h.targetCompliance(ctx, inv.log, p, plan)
 		v.Open = h.openRelease(ctx, inv.log, p)
 		v.Freeze = h.freezeFor(ctx, p)
+		v.Soaking = map[string]release.Soaking{}
+		for _, s := range plan.Soaking(p.MinSoak.Duration(), v.At) {
+			v.Soaking[s.Service] = s
+		}
 	}
 	msg, ok := DriftMessage(v)
 	if !ok {

@@ -37,6 +37,9 @@ type DriftView struct {
 	// Overdue are break-glass releases whose review is overdue: every
 	// report names them, even one that is otherwise quiet.
 	Overdue []*release.Release
+	// Soaking are the waiting services (by name) that have not yet run the
+	// pipeline's gate.min_soak in From: each line says when it is eligible.
+	Soaking map[string]release.Soaking
 	Links   release.Links
 	// At is when the report was made.
 	At time.Time
@@ -145,6 +148,13 @@ func driftLine(pr *release.Promotion, v DriftView) string {
 		line += fmt.Sprintf(" · :rotating_light: waiting %s (over %s)", release.HumanDuration(pr.Waited), hours(v.StaleAfter))
 	default:
 		line += " · waiting " + release.HumanDuration(pr.Waited)
+	}
+	if s, ok := v.Soaking[pr.Service]; ok {
+		if s.Unknown() {
+			line += " · :hourglass_flowing_sand: soaking: start in " + esc(v.From) + " not known"
+		} else {
+			line += fmt.Sprintf(" · :hourglass_flowing_sand: soaking: eligible %s (%s more)", slackDate(s.Eligible), release.HumanDuration(s.Left.Round(time.Minute)))
+		}
 	}
 	c, known := v.Compliance[pr.Incoming.Fingerprint]
 	switch {
