@@ -134,6 +134,51 @@ func TestDriftMessageShapes(t *testing.T) {
 	})
 }
 
+// With gate.min_soak 2h on the fake clock testNow, the line of web (run
+// 73m) says exactly when it becomes eligible; nginx (run 3h) says nothing of
+// a soak; a start Kosli does not give is said as not known.
+func TestDriftMessageSaysWhenSoakingArtifactsBecomeEligible(t *testing.T) {
+	t.Parallel()
+	p := fixturePlan(t, "2")
+	if p.Promotions[0].Service != "nginx" || p.Promotions[1].Service != "web" {
+		t.Fatalf("fixture order %s, %s", p.Promotions[0].Service, p.Promotions[1].Service)
+	}
+	p.Promotions[0].Incoming.Since = testNow.Add(-3 * time.Hour)
+	p.Promotions[1].Incoming.Since = testNow.Add(-73 * time.Minute)
+	view := func() DriftView {
+		v := driftView(p)
+		v.Soaking = map[string]release.Soaking{}
+		for _, s := range p.Soaking(2*time.Hour, testNow) {
+			v.Soaking[s.Service] = s
+		}
+		return v
+	}
+	want := fmt.Sprintf(":hourglass_flowing_sand: soaking: eligible <!date^%d^{date_short_pretty} {time}|2026-11-24 09:47 UTC> (47m more)", testNow.Add(47*time.Minute).Unix())
+	lines := strings.Split(allText(must(DriftMessage(view()))), "\n")
+	seen := 0
+	for _, line := range lines {
+		switch {
+		case strings.Contains(line, "*web*"):
+			seen++
+			if !strings.Contains(line, want) {
+				t.Errorf("web's line lacks %q: %s", want, line)
+			}
+		case strings.Contains(line, "*nginx*"):
+			seen++
+			if strings.Contains(line, "soaking") {
+				t.Errorf("nginx has soaked, yet: %s", line)
+			}
+		}
+	}
+	if seen != 2 {
+		t.Fatalf("%d service lines, want 2:\n%s", seen, strings.Join(lines, "\n"))
+	}
+	p.Promotions[1].Incoming.Since = time.Time{}
+	if s := allText(must(DriftMessage(view()))); !strings.Contains(s, ":hourglass_flowing_sand: soaking: start in aws-beta not known") {
+		t.Errorf("unknown start not said:\n%s", s)
+	}
+}
+
 func must(m Message, ok bool) Message {
 	if !ok {
 		panic("nothing to post")
