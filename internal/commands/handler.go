@@ -370,9 +370,6 @@ func (w *workingNotice) stop() {
 	if w == nil {
 		return
 	}
-	if w == nil {
-		return
-	}
 	if w.timer.Stop() {
 		w.wg.Done()
 	}
