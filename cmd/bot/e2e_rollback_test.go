@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -239,5 +240,49 @@ func TestRollbackWithBreakGlassThroughAFreeze(t *testing.T) {
 	m := b.storedManifest(msg.Text[len("Rollback "):strings.Index(msg.Text, " (")])
 	if m.RollbackOf != first || m.BreakGlass == nil || m.BreakGlass.Reason != "checkout fails" {
 		t.Errorf("manifest rollbackOf %q, break glass %+v", m.RollbackOf, m.BreakGlass)
+	}
+}
+
+// A pipeline's change_ticket applies to a rollback as to a propose: a
+// rollback without the ticket required, or with a malformed one, is refused
+// naming the pattern and creates nothing; with one, its manifest records it
+// and its message links it.
+func TestRollbackTakesTheChangeTicket(t *testing.T) {
+	t.Parallel()
+	b := startShip(t, "2", githubtest.Workflow{}, shipSetup{}, func(o *serveOptions) {
+		o.Config.Pipelines[0].ChangeTicket = &config.ChangeTicket{Required: true,
+			Pattern: regexp.MustCompile(`^CHG[0-9]+$`), URL: "https://tickets.example/browse/{ticket}"}
+	})
+	b.command(alice, releaseChannel, "propose --ticket CHG1")
+	msg := b.releaseMessage()
+	b.click(carol, msg.TS, "release_approve")
+	b.threadHas(msg.TS, "Release succeeded")
+	b.threadHas(msg.TS, "Verified in aws-prod#")
+	first := releaseID(msg)
+
+	posts := b.channelPosts()
+	for _, tc := range []struct{ text, want string }{
+		{"rollback", "No release: this pipeline needs a change ticket: add --ticket, matching ^CHG[0-9]+$."},
+		{"rollback " + first + " --ticket chg2", "No release: the change ticket must match ^CHG[0-9]+$."},
+	} {
+		b.command(alice, releaseChannel, tc.text)
+		b.ephemeral(releaseChannel, alice, tc.want)
+	}
+	if n := b.channelPosts(); n != posts {
+		t.Fatalf("a refused rollback posted %d messages", n-posts)
+	}
+	if list, err := b.store().List(context.Background(), "prod", 5); err != nil || len(list) != 1 {
+		t.Fatalf("releases after the refused rollbacks: %d, %v; want the one shipped", len(list), err)
+	}
+
+	b.command(alice, releaseChannel, "rollback --ticket CHG2")
+	rb := b.rollbackMessage()
+	const url = "https://tickets.example/browse/CHG2"
+	if text := blocksText(t, rb.Blocks); !strings.Contains(text, ":ticket: change <"+url+"|CHG2>") {
+		t.Errorf("the rollback message does not link the ticket:\n%s", text)
+	}
+	m := b.storedManifest(rb.Text[len("Rollback "):strings.Index(rb.Text, " (")])
+	if m.RollbackOf != first || m.ChangeTicket == nil || *m.ChangeTicket != (release.ChangeTicket{ID: "CHG2", URL: url}) {
+		t.Errorf("rollback manifest: rollbackOf %q, change ticket %+v", m.RollbackOf, m.ChangeTicket)
 	}
 }

@@ -197,7 +197,7 @@ func (h *Handler) command(ctx context.Context, cmd slack.SlashCommand, fromClick
 	case req.Verb == VerbRollback:
 		var reason string
 		if reason, err = h.mayPropose(ctx, inv, pipeline, req); err == nil {
-			err = h.rollback(ctx, inv, pipeline, req.ReleaseID, reason)
+			err = h.rollback(ctx, inv, pipeline, req.ReleaseID, reason, req.Ticket)
 		}
 	case req.Verb == VerbFreeze:
 		err = h.freeze(ctx, inv, pipeline, req)

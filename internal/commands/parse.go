@@ -52,7 +52,7 @@ type Request struct {
 	Reason string
 	// BreakGlass is a propose with --break-glass: an emergency release.
 	BreakGlass bool
-	// Ticket is a propose's change ticket (--ticket CHG123) as typed; whether
+	// Ticket is a propose's or a rollback's change ticket (--ticket CHG123) as typed; whether
 	// the pipeline takes it is the handler's to check.
 	Ticket string
 }
@@ -83,7 +83,7 @@ const Usage = "*release-bot* promotes what runs in one environment to another.\n
 	"• `/release drift [pipeline]`: the drift report: what waits to go out\n" +
 	"• `/release freeze [pipeline] <duration | until time> <reason>`: stop releases for a while (an approver), e.g. `/release freeze 2h incident 42`, `/release freeze until 2026-12-27T09:00:00Z holidays`\n" +
 	"• `/release unfreeze [pipeline]`: lift that freeze\n" +
-	"• `/release rollback [pipeline] [release-id] [--break-glass <reason>]`: propose putting back what ran before a release (by default the last that succeeded)\n" +
+	"• `/release rollback [pipeline] [release-id] [--ticket <change ticket>] [--break-glass <reason>]`: propose putting back what ran before a release (by default the last that succeeded)\n" +
 	"• `/release propose [pipeline] [service…] --break-glass <reason>`: an emergency release that ignores freezes (if the pipeline allows you)\n" +
 	"• `/release help`: this text\n" +
 	"The pipeline can be left out in a channel that has only one."
@@ -201,6 +201,11 @@ func parseRollback(args []string) (Request, error) {
 		}
 		r.BreakGlass, r.Reason, args = true, reason, args[:i]
 	}
+	ticket, args, err := ticketOf(args)
+	if err != nil {
+		return Request{}, err
+	}
+	r.Ticket = ticket
 	if len(args) > 2 {
 		return Request{}, usage("`/release rollback` takes at most a pipeline and a release id, not %s. %s", echo(strings.Join(args, " ")), how)
 	}

@@ -39,6 +39,8 @@ func TestParse(t *testing.T) {
 		{"rollback prod-2026-11-24-3", Request{Verb: VerbRollback, ReleaseID: "prod-2026-11-24-3"}},
 		{"rollback prod prod-2026-11-24-3", Request{Verb: VerbRollback, Pipeline: "prod", ReleaseID: "prod-2026-11-24-3"}},
 		{"rollback prod —break-glass checkout fails", Request{Verb: VerbRollback, Pipeline: "prod", BreakGlass: true, Reason: "checkout fails"}},
+		{"rollback prod-2026-11-24-3 --ticket CHG7", Request{Verb: VerbRollback, ReleaseID: "prod-2026-11-24-3", Ticket: "CHG7"}},
+		{"rollback --ticket=CHG7 --break-glass checkout fails", Request{Verb: VerbRollback, Ticket: "CHG7", BreakGlass: true, Reason: "checkout fails"}},
 		{"propose prod web --break-glass CVE-2026-1", Request{Verb: VerbPropose, Pipeline: "prod", Services: []string{"web"}, BreakGlass: true, Reason: "CVE-2026-1"}},
 		// Slack's smart punctuation turns -- into an em dash.
 		{"propose \u2014break-glass outage", Request{Verb: VerbPropose, BreakGlass: true, Reason: "outage"}},
@@ -80,6 +82,7 @@ func TestParse(t *testing.T) {
 		{"rollback a b c", "takes at most a pipeline and a release id"},
 		{"rollback PROD!", "is not a pipeline or a release id"},
 		{"rollback --break-glass", "`--break-glass` needs a reason"},
+		{"rollback prod --ticket", "`--ticket` needs the change ticket"},
 		{"propose prod --ticket", "`--ticket` needs the change ticket"},
 		{"propose prod --ticket --break-glass down", "`--ticket` needs the change ticket"},
 		{"propose prod --ticket=", "`--ticket` needs the change ticket"},

@@ -26,8 +26,9 @@ func (e *refusalError) Error() string { return e.text }
 // manifest → gate → create (which takes the pipeline's lock) → post →
 // evidence.
 func (h *Handler) propose(ctx context.Context, inv *invocation, p *config.Pipeline, services []string, breakGlass, ticket string) error {
-	if err := p.ChangeTicket.Check(ticket); err != nil {
-		return &refusalError{":no_entry: No release: " + esc(err.Error()) + "."}
+	ct, err := changeTicket(p, ticket)
+	if err != nil {
+		return err
 	}
 	plan, err := h.proposablePlan(ctx, p, services)
 	if err != nil {
@@ -39,11 +40,20 @@ func (h *Handler) propose(ctx context.Context, inv *invocation, p *config.Pipeli
 			return err
 		}
 	}
-	pr := proposal{plan: plan, breakGlass: breakGlass}
-	if ticket != "" {
-		pr.ticket = &release.ChangeTicket{ID: ticket, URL: p.ChangeTicket.Link(ticket)}
+	return h.proposePlan(ctx, inv, p, proposal{plan: plan, breakGlass: breakGlass, ticket: ct})
+}
+
+// changeTicket checks a propose's or a rollback's change ticket against the
+// pipeline's change_ticket: nil for none, a refusal naming the pattern for
+// one missing where required or malformed.
+func changeTicket(p *config.Pipeline, ticket string) (*release.ChangeTicket, error) {
+	if err := p.ChangeTicket.Check(ticket); err != nil {
+		return nil, &refusalError{":no_entry: No release: " + esc(err.Error()) + "."}
 	}
-	return h.proposePlan(ctx, inv, p, pr)
+	if ticket == "" {
+		return nil, nil
+	}
+	return &release.ChangeTicket{ID: ticket, URL: p.ChangeTicket.Link(ticket)}, nil
 }
 
 // proposal is a plan to become a release: a promotion from the pipeline's

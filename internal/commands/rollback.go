@@ -20,7 +20,12 @@ const rollbackScan = 50
 // of the target snapshot that release's manifest was planned against, read
 // again from Kosli. It then goes the way of any release.
 // A breakGlass reason makes it a break-glass release.
-func (h *Handler) rollback(ctx context.Context, inv *invocation, p *config.Pipeline, releaseID, breakGlass string) error {
+// A pipeline's change_ticket applies to a rollback as to any release.
+func (h *Handler) rollback(ctx context.Context, inv *invocation, p *config.Pipeline, releaseID, breakGlass, ticket string) error {
+	ct, err := changeTicket(p, ticket)
+	if err != nil {
+		return err
+	}
 	if err := h.refuseOpen(ctx, p); err != nil {
 		return err
 	}
@@ -55,7 +60,7 @@ func (h *Handler) rollback(ctx context.Context, inv *invocation, p *config.Pipel
 		return err
 	}
 	inv.log.Info().Str("rollback_of", of.ID).Str("snapshot", m.Target.SnapshotID).Int("promotions", len(rb.Plan.Promotions)).Msg("rollback planned")
-	return h.proposePlan(ctx, inv, p, proposal{plan: &rb.Plan, rollback: rb, breakGlass: breakGlass})
+	return h.proposePlan(ctx, inv, p, proposal{plan: &rb.Plan, rollback: rb, breakGlass: breakGlass, ticket: ct})
 }
 
 // rollbackOf is the release to roll back: the one named, which must be the
