@@ -277,6 +277,9 @@ func TestRollbackTakesTheChangeTicket(t *testing.T) {
 
 	b.command(alice, releaseChannel, "rollback --ticket CHG2")
 	rb := b.rollbackMessage()
+	// The message shows the evidence once it is in Kosli, even when the
+	// outbox recorded it before the message's ts was stored (it was not).
+	b.waitParent(rb.TS, "the rollback's evidence recorded", ":receipt: Evidence: ")
 	const url = "https://tickets.example/browse/CHG2"
 	if text := blocksText(t, rb.Blocks); !strings.Contains(text, ":ticket: change <"+url+"|CHG2>") {
 		t.Errorf("the rollback message does not link the ticket:\n%s", text)

@@ -283,6 +283,12 @@ func (h *Handler) postRelease(ctx context.Context, inv *invocation, v ReleaseVie
 		log.Error().Err(err).Msg("could not record the release's message")
 		return nil
 	}
+	// The outbox's worker may have recorded the report between the post and
+	// the amend: it found no message to refresh then, so the message would
+	// say "being recorded" until the next change.
+	if r.Evidence.Item("report").Status != v.Release.Evidence.Item("report").Status {
+		h.refresh(ctx, r)
+	}
 	inv.working.done(ctx)
 	h.reply(ctx, r, fmt.Sprintf("Proposed by <@%s>. Manifest `%s` (%d artifact(s)). `/release status %s` shows where it is.", r.Proposer, r.ManifestDigest, len(v.Manifest.Artifacts), r.ID))
 	h.deliverNow(ctx, r)
