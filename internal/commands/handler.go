@@ -65,6 +65,8 @@ type Deps struct {
 // Handler answers slash commands and button clicks.
 type Handler struct {
 	d Deps
+	// refreshes keeps each release message's rewrites in order.
+	refreshes refreshes
 }
 
 // New builds a Handler.

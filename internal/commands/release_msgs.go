@@ -70,41 +70,6 @@ func (h *Handler) reply(ctx context.Context, r *release.Release, text string) {
 	}
 }
 
-// refresh rewrites the release's parent message from its current state,
-// even once shutdown has begun (telling).
-func (h *Handler) refresh(ctx context.Context, r *release.Release) {
-	if r == nil {
-		return
-	}
-	ctx, cancel := telling(ctx)
-	defer cancel()
-	if r = h.located(ctx, r); r == nil {
-		return
-	}
-	data, err := h.d.Releases.Manifest(ctx, r.ID)
-	if err != nil {
-		h.d.Logger.Error().Err(err).Str("release_id", r.ID).Msg("reading the manifest to update the message")
-		return
-	}
-	m, err := release.ParseManifest(data)
-	if err != nil {
-		h.d.Logger.Error().Err(err).Str("release_id", r.ID).Msg("stored manifest unreadable")
-		return
-	}
-	p, ok := h.d.Config.Pipeline(r.Pipeline)
-	if !ok {
-		return
-	}
-	_, rule := h.policyFor(ctx, p, r.Required)
-	if r.BreakGlass != nil {
-		rule = breakGlassRule(r.Required, rule)
-	}
-	msg := ReleaseMessage(ReleaseView{Release: r, Manifest: m, Rule: rule, SelfApproval: p.Approvals.AllowSelfApproval, Now: h.d.Now()})
-	if err := h.d.Slack.UpdateMessage(ctx, r.Channel, r.MessageTS, msg.Text, msg.Blocks); err != nil {
-		h.d.Logger.Error().Err(err).Str("release_id", r.ID).Msg("updating the release message failed")
-	}
-}
-
 // afterChange reads the release again and refreshes its message.
 func (h *Handler) afterChange(ctx context.Context, id string) *release.Release {
 	r, err := h.d.Releases.Get(ctx, id)
