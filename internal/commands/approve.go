@@ -36,6 +36,14 @@ func (h *Handler) approveClick(ctx context.Context, c *click) string {
 		return text
 	}
 	r = h.knowParent(ctx, r, c.cb)
+	// A click that may complete the count asks Kosli for the drift re-check
+	// at once, while the clicker is looked up and the approval counted: the
+	// last click then waits for one Kosli round trip before the decision,
+	// not for Slack's and Kosli's in turn. Unused, its answer is dropped.
+	var recheck func() ([]string, error)
+	if r.State == release.Proposed && r.Remaining() <= 1 {
+		recheck = h.recheck(ctx, r, p)
+	}
 	pol, _ := h.policy(ctx, p)
 	who, err := h.clicker(ctx, c.cb.User.ID, c.cb.Team.ID)
 	if err != nil {
@@ -86,9 +94,15 @@ func (h *Handler) approveClick(ctx context.Context, c *click) string {
 		return fmt.Sprintf("This release is now %s.", release.Approved.Label())
 	}
 	if res.Outcome == store.Approved {
-		// Kosli is asked for the drift re-check while Slack is told.
-		recheck := h.recheck(ctx, r, p)
-		r = h.afterChange(ctx, id)
+		// Kosli is asked for the drift re-check (if not yet) while Slack is told.
+		if recheck == nil {
+			recheck = h.recheck(ctx, r, p)
+		}
+		// The thread is told in order; the message is rewritten meanwhile.
+		if next, err := h.d.Releases.Get(ctx, id); err == nil {
+			r = next
+		}
+		h.refreshSoon(r)
 		h.reply(ctx, r, fmt.Sprintf(":white_check_mark: <@%s> approved (%d of %d). The release is approved.", who.UserID, res.Count, res.Required))
 		h.shipChecked(ctx, r, p, c.log, recheck)
 		return ""

@@ -88,7 +88,9 @@ func (h *Handler) shipChecked(ctx context.Context, r *release.Release, p *config
 		log.Error().Err(err).Msg("could not move to dispatching")
 		return
 	}
-	h.refresh(ctx, next)
+	// The message is told while Kosli records the decision: the dispatch
+	// waits for Kosli, not for Slack.
+	h.refreshSoon(next)
 	h.dispatchRecorded(ctx, h.deliverNow(ctx, next), p)
 }
 
