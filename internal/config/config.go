@@ -175,6 +175,42 @@ type Approvals struct {
 	AllowSelfApproval bool
 	// ExpireAfter is how long an approval stays valid.
 	ExpireAfter Duration
+	// Nudges are who is told of a proposed release, and reminded.
+	Nudges
+}
+
+// Notify is how the approvers hear of a proposed release (approvals.notify).
+type Notify string
+
+const (
+	// NotifyDM sends each approver a direct message with a link to the release.
+	NotifyDM Notify = "dm"
+	// NotifyChannel mentions the approvers once in the release's thread.
+	NotifyChannel Notify = "channel"
+	// NotifyNone tells nobody beyond the release's message.
+	NotifyNone Notify = "none"
+)
+
+func parseNotify(s string) (Notify, error) {
+	if n := Notify(s); n == NotifyDM || n == NotifyChannel || n == NotifyNone {
+		return n, nil
+	}
+	return "", errors.New("must be dm, channel or none, not " + quote(s))
+}
+
+// Nudges are a pipeline's notices to its approvers: at propose, a reminder
+// and an escalation, each at most once per release.
+type Nudges struct {
+	// Notify is how the approvers hear of a proposal; NotifyDM unless configured.
+	Notify Notify
+	// RemindAfter is how long after the proposal the approvers who have not
+	// decided are reminded (in the thread, and by DM when Notify is dm); 0 for never.
+	RemindAfter Duration
+	// EscalateAfter is how long after the proposal EscalateTo is pinged in
+	// the thread; 0 for never.
+	EscalateAfter Duration
+	// EscalateTo are the users and user groups pinged; set exactly when EscalateAfter is.
+	EscalateTo []Approver
 }
 
 // Evidence is where a release's evidence is recorded in Kosli.

@@ -78,6 +78,10 @@ type (
 		Approvers         []yaml.Node `yaml:"approvers"`
 		AllowSelfApproval yaml.Node   `yaml:"allow_self_approval"`
 		ExpireAfter       yaml.Node   `yaml:"expire_after"`
+		Notify            yaml.Node   `yaml:"notify"`
+		RemindAfter       yaml.Node   `yaml:"remind_after"`
+		EscalateAfter     yaml.Node   `yaml:"escalate_after"`
+		EscalateTo        []yaml.Node `yaml:"escalate_to"`
 	}
 	rawEvidence struct {
 		Flow    yaml.Node `yaml:"flow"`

@@ -72,6 +72,7 @@ func TestValidMinimalTakesDefaults(t *testing.T) {
 				RollbackRequired: 1,
 				Approvers:        []config.Approver{{UserID: "U0123ABCD"}},
 				ExpireAfter:      config.Duration(24 * time.Hour),
+				Nudges:           config.Nudges{Notify: config.NotifyDM},
 			},
 			Evidence: config.Evidence{Flow: "prod-release", Timeout: config.DefaultEvidenceTimeout},
 			Verify:   config.Verify{Timeout: config.Duration(15 * time.Minute)},
@@ -99,6 +100,8 @@ func TestValidFullSetsEveryField(t *testing.T) {
 				Approvers:         []config.Approver{{Handle: "release-managers"}, {UserID: "U0123ABCD"}, {UserID: "W0456EFGH"}},
 				AllowSelfApproval: true,
 				ExpireAfter:       config.Duration(7 * 24 * time.Hour),
+				Nudges: config.Nudges{Notify: config.NotifyChannel, RemindAfter: config.Duration(2 * time.Hour),
+					EscalateAfter: config.Duration(8 * time.Hour), EscalateTo: []config.Approver{{Handle: "release-leads"}, {UserID: "U0999ZZZZ"}}},
 			},
 			Evidence: config.Evidence{Flow: "production-promotion", Control: "release-approved", Timeout: config.Duration(20 * time.Minute)},
 			Workflow: &config.Workflow{
@@ -120,6 +123,7 @@ func TestValidFullSetsEveryField(t *testing.T) {
 			Name: "staging", From: "aws-dev", To: "aws-beta", Channel: "G0123456789",
 			Approvals: config.Approvals{
 				Required: 1, RollbackRequired: 1, Approvers: []config.Approver{{Handle: "qa.team_1"}}, ExpireAfter: config.Duration(24 * time.Hour),
+				Nudges: config.Nudges{Notify: config.NotifyNone},
 			},
 			Evidence: config.Evidence{Flow: "staging-release", Timeout: config.DefaultEvidenceTimeout},
 			Workflow: &config.Workflow{

@@ -188,7 +188,41 @@ func (v *validator) approvals(r *rawApprovals, path string) Approvals {
 	}
 	a.AllowSelfApproval = v.boolean(&r.AllowSelfApproval, path+".allow_self_approval")
 	a.ExpireAfter = v.duration(&r.ExpireAfter, path+".expire_after", a.ExpireAfter)
+	a.Nudges = v.nudges(r, path, a.ExpireAfter)
 	return a
+}
+
+// nudges reads notify, remind_after, escalate_after and escalate_to. A
+// nudge due at or after expire_after could never fire: the release has
+// expired by then.
+func (v *validator) nudges(r *rawApprovals, path string, expire Duration) Nudges {
+	n := Nudges{Notify: NotifyDM}
+	if m, ok := parse(v, &r.Notify, path+".notify", false, parseNotify); ok {
+		n.Notify = m
+	}
+	n.RemindAfter = v.nudgeAfter(&r.RemindAfter, path+".remind_after", expire)
+	n.EscalateAfter = v.nudgeAfter(&r.EscalateAfter, path+".escalate_after", expire)
+	escalateTo := path + ".escalate_to"
+	if v.present(escalateTo) {
+		n.EscalateTo = v.approvers(r.EscalateTo, path, "escalate_to")
+	}
+	switch {
+	case v.present(path+".escalate_after") && !v.present(escalateTo):
+		v.p.add(v.line(path+".escalate_after"), path+".escalate_after", "needs escalate_to: the users or @user-groups to ping")
+	case v.present(escalateTo) && !v.present(path+".escalate_after"):
+		v.p.add(v.line(escalateTo), escalateTo, "needs escalate_after: how long a release waits before they are pinged")
+	}
+	return n
+}
+
+// nudgeAfter is an optional duration shorter than expire; 0 when absent or wrong.
+func (v *validator) nudgeAfter(node *yaml.Node, field string, expire Duration) Duration {
+	d := v.duration(node, field, 0)
+	if d != 0 && d >= expire {
+		v.p.add(v.line(field), field, fmt.Sprintf("must be shorter than expire_after (%s): the release expires first", expire))
+		return 0
+	}
+	return d
 }
 
 // approvers reads a list of user ids and @group handles, which must not be
