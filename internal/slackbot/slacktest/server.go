@@ -74,6 +74,11 @@ type Options struct {
 	// NoHomeTab makes views.publish answer not_enabled, as Slack does for an
 	// app whose manifest does not enable the Home tab.
 	NoHomeTab bool
+	// MissingScopes are bot scopes the app lacks; a method that needs one
+	// answers missing_scope. Only conversations.open (im:write) looks.
+	MissingScopes []string
+	// TeamDomain is the workspace's subdomain in permalinks. Default "slacktest".
+	TeamDomain string
 }
 
 func (o *Options) applyDefaults() {
@@ -88,6 +93,7 @@ func (o *Options) applyDefaults() {
 	def(&o.AppID, "A0SLACKTEST")
 	def(&o.BotUserID, "U0RELEASEBOT")
 	def(&o.BotID, "B0RELEASEBOT")
+	def(&o.TeamDomain, "slacktest")
 	if o.PingInterval <= 0 {
 		o.PingInterval = 10 * time.Second
 	}
@@ -130,6 +136,7 @@ type Server struct {
 	groups   []*usergroup
 	channels map[string]*channel
 	chanList []string
+	ims      map[string]string // user id → the bot's direct message with them
 	lastTS   int64
 	hooks    map[string]*hook
 	triggers map[string]trigger
@@ -152,6 +159,7 @@ func New(opts Options) *Server {
 		faults:    map[string]*fault{},
 		users:     map[string]User{},
 		channels:  map[string]*channel{},
+		ims:       map[string]string{},
 		hooks:     map[string]*hook{},
 		triggers:  map[string]trigger{},
 		homes:     map[string]*homeView{},

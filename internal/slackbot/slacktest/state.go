@@ -36,6 +36,7 @@ type channel struct {
 	id, name  string
 	known     bool // added with AddChannel or SetBotMember
 	botMember bool
+	imUser    string     // for a direct message (D…), the user it is with
 	msgs      []*Message // every message, in posting order
 }
 

@@ -37,6 +37,8 @@ var apiMethods = map[string]apiHandler{
 	"chat.update":           (*Server).chatUpdate,
 	"chat.postEphemeral":    (*Server).chatPostEphemeral,
 	"chat.delete":           (*Server).chatDelete,
+	"chat.getPermalink":     (*Server).chatGetPermalink,
+	"conversations.open":    (*Server).conversationsOpen,
 	"conversations.replies": (*Server).conversationsReplies,
 	"users.info":            (*Server).usersInfo,
 	"usergroups.list":       (*Server).usergroupsList,
