@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -53,6 +54,7 @@ type API struct {
 	pacers map[string]*rate.Limiter
 	users  map[string]cached[*slack.User]
 	groups cached[[]slack.UserGroup]
+	ims    map[string]string // user id → their DM with the bot, which never changes
 }
 
 type cached[T any] struct {
@@ -90,7 +92,8 @@ func NewAPI(opts APIOptions) *API {
 	}
 	c := slack.New(opts.BotToken.Reveal(), slack.OptionAPIURL(opts.APIURL), slack.OptionHTTPClient(hc),
 		slack.OptionAppLevelToken(opts.AppToken.Reveal()))
-	return &API{client: c, http: hc, opts: opts, pacers: map[string]*rate.Limiter{}, users: map[string]cached[*slack.User]{}}
+	return &API{client: c, http: hc, opts: opts, pacers: map[string]*rate.Limiter{}, users: map[string]cached[*slack.User]{},
+		ims: map[string]string{}}
 }
 
 // Client is the underlying slack-go client, for the Socket Mode client to share.
@@ -303,7 +306,16 @@ func (a *API) UserGroups(ctx context.Context) ([]slack.UserGroup, error) {
 // postBurst posts go to a channel at once; then one per PostInterval.
 const postBurst = 3
 
+// dmPacer is the pacer every direct message shares. Slack's one message a
+// second is per channel, and each DM is a channel of its own; but the DMs
+// of one proposal go out together, to up to 20 approvers, and a workspace
+// has its own limit on the app's posts: sharing one pacer spreads them.
+const dmPacer = "direct messages"
+
 func (a *API) pace(ctx context.Context, channel string) error {
+	if strings.HasPrefix(channel, "D") {
+		channel = dmPacer
+	}
 	a.mu.Lock()
 	p := a.pacers[channel]
 	if p == nil {
@@ -325,6 +337,48 @@ func newPacer(interval time.Duration) *rate.Limiter {
 // it: each waiter reserves its own, so concurrent posters queue up.
 func reserve(p *rate.Limiter, now time.Time) time.Duration {
 	return p.ReserveN(now, 1).DelayFrom(now)
+}
+
+// OpenDM opens (or finds again) the bot's direct message with a user and
+// returns its channel id (D…), cached: it does not change. The bot token
+// needs im:write.
+// https://api.slack.com/methods/conversations.open
+func (a *API) OpenDM(ctx context.Context, userID string) (string, error) {
+	a.mu.Lock()
+	id, ok := a.ims[userID]
+	a.mu.Unlock()
+	if ok {
+		return id, nil
+	}
+	err := a.call(ctx, "conversations.open", func(ctx context.Context) error {
+		ch, _, _, err := a.client.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{userID}})
+		if err == nil && (ch == nil || ch.ID == "") {
+			err = errors.New("no channel in the answer")
+		}
+		if err == nil {
+			id = ch.ID
+		}
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	a.mu.Lock()
+	a.ims[userID] = id
+	a.mu.Unlock()
+	return id, nil
+}
+
+// Permalink links a message.
+// https://api.slack.com/methods/chat.getPermalink
+func (a *API) Permalink(ctx context.Context, channel, ts string) (string, error) {
+	var link string
+	err := a.call(ctx, "chat.getPermalink", func(ctx context.Context) error {
+		var err error
+		link, err = a.client.GetPermalinkContext(ctx, &slack.PermalinkParameters{Channel: channel, Ts: ts})
+		return err
+	})
+	return link, err
 }
 
 // OpenView opens a modal in answer to a click (trigger ids live 3 seconds).
