@@ -47,3 +47,19 @@ type Dispatcher interface {
 	Dispatch(ctx context.Context, r *release.Release, p *config.Pipeline) error
 	Cancel(ctx context.Context, r *release.Release, p *config.Pipeline) error
 }
+
+// DirectMessages opens a person's direct message with the bot and links
+// messages (Slack), for the nudges to approvers.
+type DirectMessages interface {
+	OpenDM(ctx context.Context, userID string) (string, error)
+	Permalink(ctx context.Context, channel, ts string) (string, error)
+}
+
+// Mutes are the people who muted a pipeline's direct messages (the store).
+type Mutes interface {
+	Mute(ctx context.Context, pipeline, userID string) (bool, error)
+	Unmute(ctx context.Context, pipeline, userID string) (bool, error)
+	Muted(ctx context.Context, pipeline string) (map[string]bool, error)
+}
+
+var _ Mutes = (*store.Store)(nil)

@@ -56,6 +56,10 @@ type Deps struct {
 	Views      Views
 	// Freezes holds the ad hoc freezes; without it only configured windows freeze.
 	Freezes Freezes
+	// DMs and Mutes send the approvers their direct messages; without
+	// either none is sent (the thread's nudges still are).
+	DMs   DirectMessages
+	Mutes Mutes
 	// GateParallel bounds the compliance checks run at once: a proposal's
 	// gate (default 64, the person waits for it) and a drift report's
 	// (default 8, it is scheduled).
@@ -67,6 +71,8 @@ type Handler struct {
 	d Deps
 	// refreshes keeps each release message's rewrites in order.
 	refreshes refreshes
+	// nudges are the releases whose approvers NudgeLoop is to tell.
+	nudges chan string
 }
 
 // New builds a Handler.
@@ -86,7 +92,7 @@ func New(d Deps) *Handler {
 			d.Metrics.ReviewsOverdue.WithLabelValues(p.Name)
 		}
 	}
-	return &Handler{d: d}
+	return &Handler{d: d, nudges: make(chan string, nudgeQueue)}
 }
 
 // zeroCommands creates every command and click label at zero for rate()
@@ -211,6 +217,8 @@ func (h *Handler) command(ctx context.Context, cmd slack.SlashCommand, fromClick
 		err = h.list(ctx, inv, pipeline)
 	case req.Verb == VerbCancel:
 		err = h.cancel(ctx, inv, pipeline, req.ReleaseID, req.Reason)
+	case req.Verb == VerbMute || req.Verb == VerbUnmute:
+		err = h.mute(ctx, inv, pipeline, req.Verb == VerbMute)
 	default:
 		err = fmt.Errorf("%w: /release %s", errNotHere, req.Verb)
 	}
@@ -249,7 +257,8 @@ func (h *Handler) pipelineFor(req Request, channel string) (*config.Pipeline, st
 		if !ok {
 			return nil, fmt.Sprintf("There is no pipeline called `%s`. Pipelines: %s.", esc(req.Pipeline), pipelineList(cfg))
 		}
-		if string(p.Channel) != channel {
+		// A mute is the person's own: it works wherever they type it.
+		if string(p.Channel) != channel && req.Verb != VerbMute && req.Verb != VerbUnmute {
 			return nil, fmt.Sprintf("`/release %s %s` works in <#%s>, the channel of pipeline `%s`.", req.Verb, p.Name, p.Channel, p.Name)
 		}
 		return p, ""

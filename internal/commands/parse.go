@@ -28,10 +28,14 @@ const (
 	VerbUnfreeze Verb = "unfreeze"
 	// VerbRollback proposes putting back what ran before a release.
 	VerbRollback Verb = "rollback"
+	// VerbMute stops the person's direct messages about a pipeline's releases.
+	VerbMute Verb = "mute"
+	// VerbUnmute gives them back.
+	VerbUnmute Verb = "unmute"
 )
 
 // Verbs lists every subcommand, for metrics labels.
-var Verbs = []Verb{VerbHelp, VerbDiff, VerbPropose, VerbStatus, VerbList, VerbCancel, VerbDrift, VerbFreeze, VerbUnfreeze, VerbRollback}
+var Verbs = []Verb{VerbHelp, VerbDiff, VerbPropose, VerbStatus, VerbList, VerbCancel, VerbDrift, VerbFreeze, VerbUnfreeze, VerbRollback, VerbMute, VerbUnmute}
 
 // Request is a parsed /release command.
 type Request struct {
@@ -85,6 +89,7 @@ const Usage = "*release-bot* promotes what runs in one environment to another.\n
 	"• `/release unfreeze [pipeline]`: lift that freeze\n" +
 	"• `/release rollback [pipeline] [release-id] [--ticket <change ticket>] [--break-glass <reason>]`: propose putting back what ran before a release (by default the last that succeeded)\n" +
 	"• `/release propose [pipeline] [service…] --break-glass <reason>`: an emergency release that ignores freezes (if the pipeline allows you)\n" +
+	"• `/release mute [pipeline]`: no more direct messages to you about its releases (the thread still mentions you); `/release unmute [pipeline]` undoes it\n" +
 	"• `/release help`: this text\n" +
 	"The pipeline can be left out in a channel that has only one."
 
@@ -114,9 +119,9 @@ func Parse(text string) (Request, error) {
 		return r, nil
 	case VerbFreeze:
 		return parseFreeze(args)
-	case VerbUnfreeze:
+	case VerbUnfreeze, VerbMute, VerbUnmute:
 		if len(args) > 1 {
-			return Request{}, usage("`/release unfreeze` takes at most a pipeline name, not %s.", echo(strings.Join(args[1:], " ")))
+			return Request{}, usage("`/release %s` takes at most a pipeline name, not %s.", verb, echo(strings.Join(args[1:], " ")))
 		}
 		r := Request{Verb: verb}
 		if len(args) == 1 {

@@ -292,6 +292,9 @@ func (h *Handler) postRelease(ctx context.Context, inv *invocation, v ReleaseVie
 	inv.working.done(ctx)
 	h.reply(ctx, r, fmt.Sprintf("Proposed by <@%s>. Manifest `%s` (%d artifact(s)). `/release status %s` shows where it is.", r.Proposer, r.ManifestDigest, len(v.Manifest.Artifacts), r.ID))
 	h.deliverNow(ctx, r)
+	if p, ok := h.d.Config.Pipeline(r.Pipeline); ok {
+		h.queueNudge(r, p, log)
+	}
 	return nil
 }
 

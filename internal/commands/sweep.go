@@ -49,7 +49,11 @@ func (h *Handler) Sweep(ctx context.Context) {
 			h.ship(ctx, r, p, h.d.Logger.With().Str("release_id", r.ID).Logger())
 			continue
 		}
-		if r.State != release.Proposed || !r.Expired(now) {
+		if r.State == release.Proposed && !r.Expired(now) {
+			h.sweepNudges(ctx, r, p, now)
+			continue
+		}
+		if r.State != release.Proposed {
 			continue
 		}
 		next, err := h.d.Releases.Transition(ctx, r.ID, release.Expired, store.TransitionOpts{
