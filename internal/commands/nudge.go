@@ -105,6 +105,7 @@ func (h *Handler) nudge(ctx context.Context, r *release.Release, p *config.Pipel
 		return
 	}
 	if !first {
+		log.Debug().Msg("the nudge was sent already")
 		return
 	}
 	// Read after the marker: a release decided or cancelled a moment ago

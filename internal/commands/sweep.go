@@ -67,6 +67,7 @@ func (h *Handler) Sweep(ctx context.Context) {
 		h.refresh(ctx, next)
 		h.reply(ctx, next, fmt.Sprintf(":zzz: The release expired with %d of %d approvals. `/release propose %s` starts again.", len(r.Approvals), r.Required, p.Name))
 	}
+	h.d.Logger.Debug().Msg("swept")
 }
 
 // SweepEvery runs Sweep until ctx ends.
