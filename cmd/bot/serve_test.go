@@ -100,7 +100,7 @@ func TestSlackAppManifest(t *testing.T) {
 		t.Errorf("slash command %+v", sc)
 	}
 	scopes := strings.Join(m.OAuth.Scopes.Bot, " ")
-	for _, want := range []string{"commands", "chat:write", "usergroups:read", "users:read"} {
+	for _, want := range []string{"commands", "chat:write", "usergroups:read", "users:read", "im:write"} {
 		if !strings.Contains(" "+scopes+" ", " "+want+" ") {
 			t.Errorf("bot scope %s missing from %v", want, m.OAuth.Scopes.Bot)
 		}
