@@ -202,11 +202,20 @@ func validElement(el map[string]any) bool {
 // findAction finds the element with the action id in a message's blocks and
 // returns its block's id and the element.
 func findAction(blocks json.RawMessage, actionID string) (string, map[string]any) {
+	return findActionIn(blocks, actionID, "")
+}
+
+// findActionIn is findAction in the block with blockID, or in the first
+// block that has the action when blockID is "".
+func findActionIn(blocks json.RawMessage, actionID, blockID string) (string, map[string]any) {
 	var bs []map[string]any
 	if json.Unmarshal(blocks, &bs) != nil {
 		return "", nil
 	}
 	for _, b := range bs {
+		if blockID != "" && str(b, "block_id") != blockID {
+			continue
+		}
 		els, _ := b["elements"].([]any)
 		if acc, ok := b["accessory"].(map[string]any); ok {
 			els = append(els, acc)
