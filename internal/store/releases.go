@@ -115,10 +115,18 @@ type releaseCmds struct {
 	history   *redis.StringSliceCmd
 }
 
-// getMany reads releases in one round trip; a missing release is nil.
+// getMany reads releases in one round trip, in one MULTI so that each
+// release's hash, approvals and history agree: the ids must all be of one
+// pipeline (one hash slot). A missing release is nil.
 func (s *Store) getMany(ctx context.Context, ids []string) ([]*release.Release, error) {
+	return s.readMany(ctx, ids, s.rdb.TxPipelined)
+}
+
+// readMany reads releases through one pipeline of run's kind (a MULTI, or
+// a plain pipeline that may span hash slots); a missing release is nil.
+func (s *Store) readMany(ctx context.Context, ids []string, run func(context.Context, func(redis.Pipeliner) error) ([]redis.Cmder, error)) ([]*release.Release, error) {
 	cmds := make([]releaseCmds, len(ids))
-	if _, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	if _, err := run(ctx, func(p redis.Pipeliner) error {
 		for i, id := range ids {
 			k := s.releaseKeys(id)
 			cmds[i] = releaseCmds{

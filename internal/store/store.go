@@ -19,6 +19,7 @@
 //	rb:{prod}:seq:<day>               the day's id counter
 //	rb:{prod}:sync                    a counter each durable decision bumps, so that WAIT covers it
 //	rb:evidence:pipelines             set of the pipelines that have an evidence:due set
+//	rb:home:viewers                   zset of the users who opened the Home tab, by when (ms)
 //	rb:once:{<key>}                   dedup markers (Once); reply:{<key>}, reply:claim:{<key>} with them
 //	rb:lease:<name>                   leases (AcquireLease), value = owner; a release's outbox
 //	                                  lease is lease:{prod}:evidence:<id> (EvidenceLease)
