@@ -33,6 +33,10 @@ type APIOptions struct {
 	// PostInterval spaces chat.postMessage calls to one channel (default 1s after a burst of 3):
 	// Slack allows about one message per second per channel.
 	PostInterval time.Duration
+	// HomeInterval spaces views.publish calls (default 700ms after a burst
+	// of 5): the method is Tier 4, 100+ a minute, and a release's change
+	// republishes the Home of everyone who can act on it.
+	HomeInterval time.Duration
 	// CacheFor is how long user and user-group lookups are cached (default 1m; usergroups.* is Tier 2).
 	CacheFor time.Duration
 	Now      func() time.Time
@@ -55,6 +59,7 @@ type API struct {
 	users  map[string]cached[*slack.User]
 	groups cached[[]slack.UserGroup]
 	ims    map[string]string // user id → their DM with the bot, which never changes
+	homes  *rate.Limiter     // views.publish, shared by every user's Home
 }
 
 type cached[T any] struct {
@@ -77,6 +82,9 @@ func NewAPI(opts APIOptions) *API {
 	if opts.PostInterval <= 0 {
 		opts.PostInterval = time.Second
 	}
+	if opts.HomeInterval <= 0 {
+		opts.HomeInterval = 700 * time.Millisecond
+	}
 	if opts.CacheFor <= 0 {
 		opts.CacheFor = time.Minute
 	}
@@ -93,7 +101,7 @@ func NewAPI(opts APIOptions) *API {
 	c := slack.New(opts.BotToken.Reveal(), slack.OptionAPIURL(opts.APIURL), slack.OptionHTTPClient(hc),
 		slack.OptionAppLevelToken(opts.AppToken.Reveal()))
 	return &API{client: c, http: hc, opts: opts, pacers: map[string]*rate.Limiter{}, users: map[string]cached[*slack.User]{},
-		ims: map[string]string{}}
+		ims: map[string]string{}, homes: rate.NewLimiter(rate.Every(opts.HomeInterval), homeBurst)}
 }
 
 // Client is the underlying slack-go client, for the Socket Mode client to share.
@@ -385,6 +393,25 @@ func (a *API) Permalink(ctx context.Context, channel, ts string) (string, error)
 func (a *API) OpenView(ctx context.Context, triggerID string, view slack.ModalViewRequest) error {
 	return a.call(ctx, "views.open", func(ctx context.Context) error {
 		_, err := a.client.OpenViewContext(ctx, triggerID, view)
+		return err
+	})
+}
+
+// homeBurst is how many Home views go out at once before HomeInterval
+// spaces them.
+const homeBurst = 5
+
+// PublishHome sets a user's Home tab, paced (views.publish is Tier 4). It
+// needs no scope beyond the bot token, and the Home tab enabled in the
+// app's settings (not_enabled otherwise). Setting the same view twice does
+// no harm, so it is retried like a read.
+// https://api.slack.com/methods/views.publish
+func (a *API) PublishHome(ctx context.Context, userID string, view slack.HomeTabViewRequest) error {
+	if err := retry.Sleep(ctx, reserve(a.homes, a.opts.Now())); err != nil {
+		return err
+	}
+	return a.call(ctx, "views.publish", func(ctx context.Context) error {
+		_, err := a.client.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: userID, View: view})
 		return err
 	})
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/slack-go/slack"
+
 	"github.com/release-bot/release-bot/internal/slackbot/slacktest"
 )
 
@@ -55,5 +57,39 @@ func TestAPIOpenDMOnceThenPost(t *testing.T) {
 		if strings.HasPrefix(r, "other ") {
 			t.Errorf("a request observed as %q: Methods() lacks it", r)
 		}
+	}
+}
+
+// TestAPIPublishHomeRetriesAndIsObserved: PublishHome sets the user's Home
+// tab, is retried after a 5xx (setting the same view twice is harmless)
+// and is observed as views.publish; not_enabled (no Home tab in the app's
+// settings) comes back as an error.
+func TestAPIPublishHomeRetriesAndIsObserved(t *testing.T) {
+	fake := slacktest.Start(t, slacktest.Options{})
+	fake.AddUser(slacktest.User{ID: "U0ALICE", Name: "alice"})
+	rec := &requests{}
+	api := newAPI(t, fake, rec)
+	view := slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: []slack.Block{
+		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, "nothing waits for you", false, false), nil, nil),
+	}}}
+	fake.Fail("views.publish", 1, http.StatusBadGateway)
+	if err := api.PublishHome(t.Context(), "U0ALICE", view); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := fake.Home("U0ALICE"); !ok || !strings.Contains(string(v.View), "nothing waits for you") {
+		t.Errorf("home = %s, %v", v.View, ok)
+	}
+	if n := len(fake.Calls("views.publish")); n != 2 {
+		t.Errorf("views.publish sent %d times, want 2 (a 502, then once)", n)
+	}
+	for _, r := range rec.list() {
+		if strings.HasPrefix(r, "other ") {
+			t.Errorf("a request observed as %q: Methods() lacks it", r)
+		}
+	}
+	off := slacktest.Start(t, slacktest.Options{NoHomeTab: true})
+	off.AddUser(slacktest.User{ID: "U0ALICE", Name: "alice"})
+	if err := newAPI(t, off, &requests{}).PublishHome(t.Context(), "U0ALICE", view); err == nil || !strings.Contains(err.Error(), "not_enabled") {
+		t.Errorf("no Home tab: %v, want not_enabled", err)
 	}
 }

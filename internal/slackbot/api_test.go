@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
 )
 
@@ -33,6 +34,21 @@ func TestPacerBurstThenOnePerInterval(t *testing.T) {
 	}
 	if w := reserve(p, later); w != time.Second {
 		t.Errorf("after an hour, post %d waits %v, want 1s", postBurst+1, w)
+	}
+}
+
+// TestHomesArePacedTogether: views.publish calls, for any users, share one
+// pacer: a burst of homeBurst, then one per HomeInterval (Tier 4).
+func TestHomesArePacedTogether(t *testing.T) {
+	now := time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)
+	a := NewAPI(APIOptions{HomeInterval: time.Second, Now: func() time.Time { return now }})
+	for i := range homeBurst {
+		if w := reserve(a.homes, now); w != 0 {
+			t.Errorf("home %d waits %v", i+1, w)
+		}
+	}
+	if w := reserve(a.homes, now); w != time.Second {
+		t.Errorf("home %d waits %v, want 1s", homeBurst+1, w)
 	}
 }
 
@@ -68,6 +84,16 @@ func TestDedupKeyNamesADelivery(t *testing.T) {
 	}
 	if dedupKey(submit("")) == dedupKey(submit("web is not ready")) {
 		t.Error("a resubmission with a reason has the blank one's key")
+	}
+	// A click on the Home tab has no message: its view names it.
+	home := click
+	home.callback.Container = slack.Container{Type: "view", ViewID: "V9"}
+	if got := dedupKey(home); got != "click:V9:release_approve:U1:3.4" {
+		t.Errorf("home click key %q", got)
+	}
+	event := job{kind: socketmode.EventTypeEventsAPI, event: slackevents.EventsAPIEvent{Data: &slackevents.EventsAPICallbackEvent{EventID: "Ev1"}}}
+	if got := dedupKey(event); got != "event:Ev1" {
+		t.Errorf("event key %q", got)
 	}
 	if got := dedupKey(job{kind: socketmode.EventTypeSlashCommand}); got != "" {
 		t.Errorf("no trigger id, key %q", got)

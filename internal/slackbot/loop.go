@@ -17,6 +17,7 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/release-bot/release-bot/internal/metrics"
@@ -27,6 +28,12 @@ import (
 type Handler interface {
 	Command(ctx context.Context, cmd slack.SlashCommand)
 	Interaction(ctx context.Context, cb slack.InteractionCallback)
+}
+
+// EventHandler is a Handler that also takes Events API events (such as
+// app_home_opened); without it they are acked and dropped.
+type EventHandler interface {
+	Event(ctx context.Context, evt slackevents.EventsAPIEvent)
 }
 
 // ViewAcker is a Handler that answers some view submissions in their ack,
@@ -107,6 +114,7 @@ type job struct {
 	kind     socketmode.EventType
 	command  slack.SlashCommand
 	callback slack.InteractionCallback
+	event    slackevents.EventsAPIEvent
 	received time.Time
 }
 
@@ -242,8 +250,13 @@ func (l *Loop) dispatch(ctx context.Context, evt socketmode.Event, jobs chan<- j
 		j.command = data
 	case slack.InteractionCallback:
 		j.callback = data
+	case slackevents.EventsAPIEvent:
+		if _, ok := l.opts.Handler.(EventHandler); !ok {
+			return
+		}
+		j.event = data
 	default:
-		return // events_api and others: acked, nothing to do
+		return // others: acked, nothing to do
 	}
 	select {
 	case jobs <- j:
@@ -362,11 +375,16 @@ func (l *Loop) work(ctx context.Context, j job) {
 		l.opts.Handler.Command(ctx, j.command)
 	case socketmode.EventTypeInteractive:
 		l.opts.Handler.Interaction(ctx, j.callback)
+	case socketmode.EventTypeEventsAPI:
+		if eh, ok := l.opts.Handler.(EventHandler); ok {
+			eh.Event(ctx, j.event)
+		}
 	}
 }
 
 // dedupKey names a delivery: a command by its trigger_id, a click by the
-// message, action, user and the click's own timestamp.
+// message (or Home view), action, user and the click's own timestamp, an
+// event by its event_id.
 func dedupKey(j job) string {
 	switch j.kind {
 	case socketmode.EventTypeSlashCommand:
@@ -377,7 +395,11 @@ func dedupKey(j job) string {
 		cb := j.callback
 		if len(cb.ActionCallback.BlockActions) > 0 {
 			a := cb.ActionCallback.BlockActions[0]
-			return "click:" + cb.Container.MessageTs + ":" + a.ActionID + ":" + cb.User.ID + ":" + a.ActionTs
+			where := cb.Container.MessageTs
+			if where == "" {
+				where = cb.Container.ViewID // a click on the Home tab
+			}
+			return "click:" + where + ":" + a.ActionID + ":" + cb.User.ID + ":" + a.ActionTs
 		}
 		if cb.Type == slack.InteractionTypeViewSubmission && cb.View.ID != "" {
 			// What was typed is part of the key: a redelivery carries the
@@ -387,6 +409,11 @@ func dedupKey(j job) string {
 			state, _ := json.Marshal(cb.View.State)
 			sum := sha256.Sum256(state)
 			return "view:" + cb.View.ID + ":" + cb.View.Hash + ":" + hex.EncodeToString(sum[:8])
+		}
+	case socketmode.EventTypeEventsAPI:
+		// Slack retries an event under its event_id.
+		if cb, ok := j.event.Data.(*slackevents.EventsAPICallbackEvent); ok && cb.EventID != "" {
+			return "event:" + cb.EventID
 		}
 	}
 	return ""

@@ -14,7 +14,7 @@ import (
 func Methods() []string {
 	return []string{
 		"auth.test", "apps.connections.open", "chat.postMessage", "chat.update", "chat.postEphemeral",
-		"conversations.replies", "conversations.open", "chat.getPermalink", "users.info", "usergroups.list", "views.open", "other", "response_url",
+		"conversations.replies", "conversations.open", "chat.getPermalink", "users.info", "usergroups.list", "views.open", "views.publish", "other", "response_url",
 	}
 }
 
