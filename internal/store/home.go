@@ -92,3 +92,28 @@ func (s *Store) HomeViewers(ctx context.Context, since time.Time, limit int) ([]
 	}
 	return ids, nil
 }
+
+// Manifests returns the stored manifests of releases, by id, in one plain
+// pipeline (the ids may be of many pipelines); a release without one is
+// absent.
+func (s *Store) Manifests(ctx context.Context, ids []string) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	cmds := make([]*redis.StringCmd, len(ids))
+	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.Get(ctx, s.releaseKeys(id)[3])
+		}
+		return nil
+	}); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("reading manifests: %w", err)
+	}
+	for i, c := range cmds {
+		if b, err := c.Bytes(); err == nil {
+			out[ids[i]] = b
+		}
+	}
+	return out, nil
+}

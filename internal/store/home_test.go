@@ -24,7 +24,8 @@ func recentIDs(got map[string][]*release.Release) map[string][]string {
 
 // TestRecentReadsManyPipelinesNewestFirst: each pipeline's newest releases
 // up to the limit, with their state and approvals; a pipeline without
-// releases is absent, and one past retention is skipped.
+// releases is absent, and one past retention is skipped. Manifests reads
+// those of several pipelines at once, leaving out a release that has none.
 func TestRecentReadsManyPipelinesNewestFirst(t *testing.T) {
 	t.Parallel()
 	both(t, func(t *testing.T, e *env) {
@@ -57,6 +58,10 @@ func TestRecentReadsManyPipelinesNewestFirst(t *testing.T) {
 		}
 		if r := got["prod"][1]; r.State != release.Cancelled {
 			t.Errorf("prod's second = %s, want cancelled", r.State)
+		}
+		ms, err := e.Manifests(ctx, []string{"prod-2026-11-24-3", "stage-2026-11-24-1", "qa-2026-11-24-9"})
+		if err != nil || len(ms) != 2 || string(ms["stage-2026-11-24-1"]) != `{"schemaVersion":1}` {
+			t.Errorf("manifests = %q, %v (qa's release does not exist)", ms, err)
 		}
 		if got, err := e.Recent(ctx, []string{"prod"}, 0); err != nil || len(got) != 0 {
 			t.Errorf("limit 0 = %v, %v", got, err)
