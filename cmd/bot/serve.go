@@ -238,7 +238,8 @@ func connectRemotes(ctx context.Context, o serveOptions, m *metrics.Metrics) (*k
 
 // startWorkers makes the command handler and the loops that work beside
 // it: the evidence outbox, the rollout (when a pipeline has a workflow),
-// the sweep of expired releases and the approvers' nudges.
+// the sweep of expired releases, the approvers' nudges and the Home tabs'
+// refreshes.
 func startWorkers(o serveOptions, m *metrics.Metrics, st *store.Store, kc *kosli.Client, api *slackbot.API) (*commands.Handler, []func(context.Context) error, error) {
 	log := o.Logger
 	var background []func(context.Context) error
@@ -251,6 +252,7 @@ func startWorkers(o serveOptions, m *metrics.Metrics, st *store.Store, kc *kosli
 		Links: release.Links{Host: o.Env.KosliHost, Org: o.Env.KosliOrg},
 		Now:   o.Now, Logger: log, Metrics: m, KosliTimeout: o.KosliTimeout,
 		Releases: st, People: api, Gate: kc, Views: api, Freezes: st, DMs: api, Mutes: st,
+		Home: api, HomeStore: st,
 	})
 	// The outbox retries with its own backoff, across restarts: its client
 	// tries each request once, so a failure is known (and told) at once.
@@ -276,7 +278,7 @@ func startWorkers(o serveOptions, m *metrics.Metrics, st *store.Store, kc *kosli
 		handler.SetDispatcher(ro)
 		background = append(background, ro.Run)
 	}
-	background = append(background, func(ctx context.Context) error { return handler.SweepEvery(ctx, sweep) }, handler.NudgeLoop)
+	background = append(background, func(ctx context.Context) error { return handler.SweepEvery(ctx, sweep) }, handler.NudgeLoop, handler.HomeLoop)
 	return handler, background, nil
 }
 

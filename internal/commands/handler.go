@@ -60,6 +60,10 @@ type Deps struct {
 	// either none is sent (the thread's nudges still are).
 	DMs   DirectMessages
 	Mutes Mutes
+	// Home publishes the App Home tab and HomeStore keeps what it shows and
+	// who opened it; without either there is no Home tab.
+	Home      HomeTabs
+	HomeStore HomeStore
 	// GateParallel bounds the compliance checks run at once: a proposal's
 	// gate (default 64, the person waits for it) and a drift report's
 	// (default 8, it is scheduled).
@@ -73,6 +77,8 @@ type Handler struct {
 	refreshes refreshes
 	// nudges are the releases whose approvers NudgeLoop is to tell.
 	nudges chan string
+	// home is the Home tab's queue of changes, notices and links.
+	home homeState
 }
 
 // New builds a Handler.
@@ -92,7 +98,7 @@ func New(d Deps) *Handler {
 			d.Metrics.ReviewsOverdue.WithLabelValues(p.Name)
 		}
 	}
-	return &Handler{d: d, nudges: make(chan string, nudgeQueue)}
+	return &Handler{d: d, nudges: make(chan string, nudgeQueue), home: homeState{changes: make(chan string, homeQueue)}}
 }
 
 // zeroCommands creates every command and click label at zero for rate()

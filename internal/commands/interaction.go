@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/slack-go/slack"
 )
@@ -20,7 +21,9 @@ func (h *Handler) Interaction(ctx context.Context, cb slack.InteractionCallback)
 	if s := h.d.Config.Settings; (s.TeamID != "" && cb.Team.ID != s.TeamID) || (s.AppID != "" && cb.APIAppID != "" && cb.APIAppID != s.AppID) {
 		log.Warn().Str("team", cb.Team.ID).Str("app", cb.APIAppID).Msg("click from another workspace or app refused")
 		outcome = "refused"
-		h.clickReply(ctx, cb, "This release-bot does not serve this workspace.")
+		if !homeClick(cb) { // no Home is published for another workspace's user
+			h.clickReply(ctx, cb, "This release-bot does not serve this workspace.")
+		}
 		return
 	}
 	if ask, ok := reasonAsks[cb.View.CallbackID]; ok && cb.Type == slack.InteractionTypeViewSubmission && h.d.Releases != nil {
@@ -60,14 +63,27 @@ func (h *Handler) Interaction(ctx context.Context, cb slack.InteractionCallback)
 		reply = "That button is no longer active."
 	}
 	outcome = "ok"
+	if reply == "" && action == ActionApprove && homeClick(cb) {
+		// On a channel message the thread says it; the Home says it too.
+		if id, _, ok := parseReleaseValue(c.action.Value); ok {
+			h.answerOnHome(ctx, cb.User.ID, fmt.Sprintf(":ballot_box_with_check: Your approval of `%s` is counted: its thread says where it stands.", id))
+		}
+		return
+	}
 	if reply != "" {
 		outcome = "answered"
 		h.clickReply(ctx, cb, reply)
 	}
 }
 
-// clickReply answers the person who clicked, visible to them only.
+// clickReply answers the person who clicked, visible to them only: through
+// the click's response_url, or on their Home tab for a click there (a Home
+// has neither a response_url nor a channel for an ephemeral).
 func (h *Handler) clickReply(ctx context.Context, cb slack.InteractionCallback, text string) {
+	if homeClick(cb) {
+		h.answerOnHome(ctx, cb.User.ID, text)
+		return
+	}
 	if cb.ResponseURL == "" {
 		return
 	}

@@ -127,4 +127,6 @@ func (h *Handler) rewrite(offered *release.Release) {
 	if err := h.d.Slack.UpdateMessage(ctx, r.Channel, r.MessageTS, msg.Text, msg.Blocks); err != nil {
 		h.d.Logger.Error().Err(err).Str("release_id", r.ID).Msg("updating the release message failed")
 	}
+	// Every change of a release passes here: the Homes that show it follow.
+	h.homeChanged(r.ID)
 }

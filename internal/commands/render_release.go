@@ -100,19 +100,7 @@ func ReleaseMessage(v ReleaseView) Message {
 		}
 	}
 	if r.State == release.Proposed {
-		approve := slack.NewButtonBlockElement(ActionApprove, releaseValue(r), slack.NewTextBlockObject(slack.PlainTextType, "Approve", false, false))
-		approve.Style = slack.StylePrimary
-		approve.Confirm = slack.NewConfirmationBlockObject(
-			slack.NewTextBlockObject(slack.PlainTextType, "Approve "+truncate(r.ID, 80)+"?", false, false),
-			slack.NewTextBlockObject(slack.MarkdownType, truncate(fmt.Sprintf("You approve exactly manifest `%s`: %d artifact(s) from %s to %s.",
-				shortDigest(r.ManifestDigest), len(m.Artifacts), m.Source.Environment, m.Target.Environment), 300), false, false),
-			slack.NewTextBlockObject(slack.PlainTextType, "Approve", false, false),
-			slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false),
-		)
-		reject := slack.NewButtonBlockElement(ActionReject, releaseValue(r), slack.NewTextBlockObject(slack.PlainTextType, "Reject", false, false))
-		reject.Style = slack.StyleDanger
-		reject.Confirm = RejectConfirm()
-		tail = append(tail, slack.NewActionBlock(fmt.Sprintf("release:%s:v%d", r.ID, r.Version), approve, reject))
+		tail = append(tail, decisionButtons(r, m, fmt.Sprintf("release:%s:v%d", r.ID, r.Version)))
 	}
 	used := 0
 	for _, b := range append(blocks[:len(blocks):len(blocks)], tail...) {
@@ -133,6 +121,25 @@ func ReleaseMessage(v ReleaseView) Message {
 			m.RollbackOf, emergency, stateLine(r, v.Now), len(m.Artifacts), m.Target.Environment)
 	}
 	return Message{Blocks: blocks, Text: truncate(esc(text), maxFallbackText)}
+}
+
+// decisionButtons are a release's Approve and Reject buttons, in an actions
+// block with blockID: the same on its message and on a Home tab, so that a
+// click on either is the same click to the handler.
+func decisionButtons(r *release.Release, m *release.Manifest, blockID string) slack.Block {
+	approve := slack.NewButtonBlockElement(ActionApprove, releaseValue(r), slack.NewTextBlockObject(slack.PlainTextType, "Approve", false, false))
+	approve.Style = slack.StylePrimary
+	approve.Confirm = slack.NewConfirmationBlockObject(
+		slack.NewTextBlockObject(slack.PlainTextType, "Approve "+truncate(r.ID, 80)+"?", false, false),
+		slack.NewTextBlockObject(slack.MarkdownType, truncate(fmt.Sprintf("You approve exactly manifest `%s`: %d artifact(s) from %s to %s.",
+			shortDigest(r.ManifestDigest), len(m.Artifacts), m.Source.Environment, m.Target.Environment), 300), false, false),
+		slack.NewTextBlockObject(slack.PlainTextType, "Approve", false, false),
+		slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false),
+	)
+	reject := slack.NewButtonBlockElement(ActionReject, releaseValue(r), slack.NewTextBlockObject(slack.PlainTextType, "Reject", false, false))
+	reject.Style = slack.StyleDanger
+	reject.Confirm = RejectConfirm()
+	return slack.NewActionBlock(blockID, approve, reject)
 }
 
 // artifactSections lists the manifest's artifacts, one line each, in at most
