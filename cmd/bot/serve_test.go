@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -69,6 +70,10 @@ func TestSlackAppManifest(t *testing.T) {
 			Name string `yaml:"name"`
 		} `yaml:"display_information"`
 		Features struct {
+			AppHome struct {
+				HomeTab     bool `yaml:"home_tab_enabled"`
+				MessagesTab bool `yaml:"messages_tab_enabled"`
+			} `yaml:"app_home"`
 			SlashCommands []struct {
 				Command     string `yaml:"command"`
 				Description string `yaml:"description"`
@@ -80,7 +85,10 @@ func TestSlackAppManifest(t *testing.T) {
 			} `yaml:"scopes"`
 		} `yaml:"oauth_config"`
 		Settings struct {
-			SocketMode    bool `yaml:"socket_mode_enabled"`
+			SocketMode bool `yaml:"socket_mode_enabled"`
+			Events     struct {
+				Bot []string `yaml:"bot_events"`
+			} `yaml:"event_subscriptions"`
 			Interactivity struct {
 				Enabled bool `yaml:"is_enabled"`
 			} `yaml:"interactivity"`
@@ -104,6 +112,21 @@ func TestSlackAppManifest(t *testing.T) {
 		if !strings.Contains(" "+scopes+" ", " "+want+" ") {
 			t.Errorf("bot scope %s missing from %v", want, m.OAuth.Scopes.Bot)
 		}
+	}
+	// Least privilege: exactly these, each justified in docs/operations.md
+	// ("Tokens and their scopes"). views.publish and the app_home_opened
+	// event need no scope (https://api.slack.com/methods/views.publish,
+	// https://api.slack.com/events/app_home_opened).
+	want := []string{"commands", "chat:write", "chat:write.public", "usergroups:read", "users:read", "users:read.email",
+		"channels:history", "groups:history", "im:write"}
+	if !slices.Equal(m.OAuth.Scopes.Bot, want) {
+		t.Errorf("bot scopes %v, want exactly %v", m.OAuth.Scopes.Bot, want)
+	}
+	if !slices.Equal(m.Settings.Events.Bot, []string{"app_home_opened"}) {
+		t.Errorf("bot events %v, want exactly app_home_opened (the Home tab)", m.Settings.Events.Bot)
+	}
+	if !m.Features.AppHome.HomeTab || !m.Features.AppHome.MessagesTab {
+		t.Errorf("app home %+v: the Home tab and the nudges' messages tab must be on", m.Features.AppHome)
 	}
 	if !m.Settings.SocketMode || !m.Settings.Interactivity.Enabled {
 		t.Errorf("socket mode %v, interactivity %v", m.Settings.SocketMode, m.Settings.Interactivity.Enabled)
