@@ -33,7 +33,8 @@ func (w *urlWatcher) Write(p []byte) (int, error) {
 
 // TestSandboxInABrowser: the sandbox page in a real headless Chromium, with
 // the real bot behind it: a diff, a proposal, a guest's refused click, two
-// approvals as other users, the per-service replies and the final state.
+// approvals as other users (the first from the app's Home tab), the
+// per-service replies and the final state.
 func TestSandboxInABrowser(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -70,8 +71,17 @@ func TestSandboxInABrowser(t *testing.T) {
 	b.Press("Waiting for approval", "Approve")
 	b.WaitText("Guests cannot approve releases")
 
+	// The first approval from alex's Home tab: the release waits for him
+	// there, with the message's buttons, and his click counts as in the channel.
 	b.ActAs(sandboxApprover1)
-	b.Press("Waiting for approval", "Approve")
+	b.OpenHome()
+	b.WaitHomeText("Waiting for your decision (1)")
+	b.WaitHomeText("Proposed by @pat")
+	b.PressHome("prod-", "Approve")
+	b.WaitHomeText("Your approval of prod-")
+	b.WaitHomeText("Waiting for your decision (0)")
+	b.Screenshot(t.TempDir() + "/sandbox-home.png")
+	b.OpenChannel()
 	b.WaitText("approved (1 of 2)")
 	b.ActAs(sandboxApprover2)
 	b.Press("Waiting for approval", "Approve")

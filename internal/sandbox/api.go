@@ -115,6 +115,8 @@ func (h *handler) sent(w http.ResponseWriter, what, envelopeID string, err error
 		writeJSON(w, http.StatusAccepted, map[string]string{"envelope_id": envelopeID})
 	case errors.Is(err, slacktest.ErrMessageNotFound):
 		writeError(w, http.StatusNotFound, "That message is gone.")
+	case errors.Is(err, slacktest.ErrNotOnHome):
+		writeError(w, http.StatusNotFound, "That button is no longer on your Home tab.")
 	case errors.Is(err, slacktest.ErrNoConnection):
 		writeError(w, http.StatusServiceUnavailable, "The bot is not connected to Slack yet; try again in a moment.")
 	case errors.Is(err, slacktest.ErrClosed):
@@ -204,6 +206,58 @@ func (req clickRequest) check() *apiError {
 		return badRequest("value is at most %d characters", maxValueLen)
 	}
 	return nil
+}
+
+// homeRequest is POST /sandbox/home: the user opens the app's Home tab.
+type homeRequest struct {
+	User string `json:"user"`
+}
+
+func (r homeRequest) actor() string { return r.User }
+
+func (homeRequest) check() *apiError { return nil }
+
+// home sends the app_home_opened event of the user opening the Home tab.
+func (h *handler) home(w http.ResponseWriter, r *http.Request) {
+	_, u, ok := read[homeRequest](h, w, r)
+	if !ok {
+		return
+	}
+	id, err := h.page.Slack.OpenHome(u.ID)
+	h.sent(w, "home", id, err)
+}
+
+// homeClickRequest is POST /sandbox/home-click: a button on the Home tab.
+type homeClickRequest struct {
+	User     string `json:"user"`
+	ActionID string `json:"action_id"`
+	BlockID  string `json:"block_id"`
+	Value    string `json:"value"`
+}
+
+func (c homeClickRequest) actor() string { return c.User }
+
+// check bounds what a click names as Slack bounds it.
+func (c homeClickRequest) check() *apiError {
+	switch {
+	case c.ActionID == "":
+		return badRequest("action_id is required")
+	case len(c.ActionID) > maxIDLen || len(c.BlockID) > maxIDLen:
+		return badRequest("action_id and block_id are at most %d characters", maxIDLen)
+	case len(c.Value) > maxValueLen:
+		return badRequest("value is at most %d characters", maxValueLen)
+	}
+	return nil
+}
+
+// homeClick presses a button on the user's Home tab.
+func (h *handler) homeClick(w http.ResponseWriter, r *http.Request) {
+	req, u, ok := read[homeClickRequest](h, w, r)
+	if !ok {
+		return
+	}
+	id, err := h.page.Slack.HomeAction(slacktest.HomeAction{UserID: u.ID, ActionID: req.ActionID, BlockID: req.BlockID, Value: req.Value})
+	h.sent(w, "home click", id, err)
 }
 
 // submitRequest is POST /sandbox/submit: the dialog's inputs by block id,

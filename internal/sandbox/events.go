@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -21,10 +22,16 @@ type change struct {
 	Message message             `json:"message"`
 }
 
+// homeEvent is the data of a "home" event: the user's Home tab as the bot
+// just published it.
+type homeEvent struct {
+	View json.RawMessage `json:"view"`
+}
+
 // events answers GET /sandbox/events?user=U… with server-sent events: first
 // "state" (the snapshot GET /sandbox/state returns), then a "message" for
-// every change the user can see and a "view" for every dialog the bot opens
-// for them. The snapshot is read after subscribing, so the events that
+// every change the user can see, a "view" for every dialog the bot opens
+// for them and a "home" for every new Home tab it publishes for them. The snapshot is read after subscribing, so the events that
 // follow it may repeat changes it already holds; each carries the message
 // as it stands after its change, so replaying them in order ends where the
 // channel is. A browser that reconnects gets a fresh snapshot.
@@ -41,8 +48,10 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 	defer unsubscribe()
 	snap, seenViews := h.snapshot(user)
 	views := make(chan slacktest.View)
+	homes := make(chan json.RawMessage)
 	var wg sync.WaitGroup
 	wg.Go(func() { h.watchViews(ctx, user, seenViews, views) })
+	wg.Go(func() { h.watchHome(ctx, user, snap.Home, homes) })
 	defer wg.Wait()
 	defer cancel() // runs before wg.Wait
 
@@ -80,6 +89,10 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 			}
 		case v := <-views:
 			if !send("view", view{ID: v.ID, View: v.View}) {
+				return
+			}
+		case v := <-homes:
+			if !send("home", homeEvent{View: v}) {
 				return
 			}
 		case <-tick.C:
@@ -120,6 +133,30 @@ func (h *handler) watchViews(ctx context.Context, user string, seen int, out cha
 			case <-ctx.Done():
 				return
 			}
+		}
+	}
+}
+
+// watchHome hands on the user's Home tab each time the bot publishes a
+// different one from last, until ctx ends or the fake closes.
+func (h *handler) watchHome(ctx context.Context, user string, last json.RawMessage, out chan<- json.RawMessage) {
+	for {
+		var fresh json.RawMessage
+		err := h.page.Slack.WaitFor(ctx, func(st *slacktest.State) bool {
+			if v, ok := st.Home(user); ok && !bytes.Equal(v.View, last) {
+				fresh = v.View
+				return true
+			}
+			return false
+		})
+		if err != nil {
+			return
+		}
+		last = fresh
+		select {
+		case out <- fresh:
+		case <-ctx.Done():
+			return
 		}
 	}
 }

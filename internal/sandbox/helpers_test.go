@@ -98,7 +98,7 @@ func (e *env) runBot(t testing.TB) <-chan socketmode.Event {
 						saidHello = true
 						close(hello)
 					}
-				case socketmode.EventTypeSlashCommand, socketmode.EventTypeInteractive:
+				case socketmode.EventTypeSlashCommand, socketmode.EventTypeInteractive, socketmode.EventTypeEventsAPI:
 					actx, acancel := context.WithTimeout(ctx, timeout)
 					_ = sm.AckCtx(actx, ev.Request.EnvelopeID, nil)
 					acancel()

@@ -1,7 +1,7 @@
 // Package sandbox serves the web page of `bot sandbox`: the release channel
 // of a fake Slack (slacktest) shown in a browser as Slack would show it, live,
 // with a command box, a switch to act as another user, working buttons and
-// dialogs. Everything the page does goes to the fake as the envelopes Slack
+// dialogs, and the app's Home tab. Everything the page does goes to the fake as the envelopes Slack
 // would send, so the bot on the other end runs unchanged.
 //
 // The page is one HTML file, one script and one style sheet, embedded; it
@@ -80,6 +80,8 @@ type handler struct {
 //	                              (without ?user=, both are for the first user)
 //	POST /sandbox/command         {user, text}: a slash command
 //	POST /sandbox/click           {user, ts, action_id, block_id, value}: a button click
+//	POST /sandbox/home            {user}: the user opens the app's Home tab
+//	POST /sandbox/home-click      {user, action_id, block_id, value}: a click on it
 //	POST /sandbox/submit          {user, view_id, values}: a dialog submitted
 //	POST /sandbox/dismiss         {user, view_id}: a dialog closed
 //
@@ -100,6 +102,8 @@ func (p *Page) Handler() http.Handler {
 	mux.HandleFunc("GET /sandbox/events", h.events)
 	mux.HandleFunc("POST /sandbox/command", h.command)
 	mux.HandleFunc("POST /sandbox/click", h.click)
+	mux.HandleFunc("POST /sandbox/home", h.home)
+	mux.HandleFunc("POST /sandbox/home-click", h.homeClick)
 	mux.HandleFunc("POST /sandbox/submit", h.submit)
 	mux.HandleFunc("POST /sandbox/dismiss", h.dismiss)
 	return secure(mux)

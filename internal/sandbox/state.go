@@ -47,6 +47,9 @@ type snapshot struct {
 	Messages []message `json:"messages"`
 	// Views are the dialogs open for the user.
 	Views []view `json:"views"`
+	// Home is the user's Home tab as the bot last published it; absent
+	// when it never did.
+	Home json.RawMessage `json:"home,omitempty"`
 }
 
 // visible reports whether the user sees m in the page's channel.
@@ -96,6 +99,9 @@ func (h *handler) snapshot(user string) (snapshot, int) {
 		if v.UserID == user && !h.isClosed(v.ID) {
 			snap.Views = append(snap.Views, view{ID: v.ID, View: v.View})
 		}
+	}
+	if v, ok := h.page.Slack.Home(user); ok {
+		snap.Home = v.View
 	}
 	return snap, len(views)
 }

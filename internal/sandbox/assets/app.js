@@ -36,6 +36,8 @@
     msgs: new Map(), // ts → message
     collapsed: new Set(), // thread parents whose replies are hidden
     views: [], // dialogs waiting to be shown, the first one showing
+    home: null, // the user's Home tab as the bot last published it
+    tab: 'channel', // or 'home'
     source: null,
   };
   const userName = id => (id === st.bot.id ? st.bot.name : (st.users.find(u => u.id === id) || {}).name);
@@ -224,6 +226,36 @@
     if (atBottom) channelEl.scrollTop = channelEl.scrollHeight;
   }
 
+  // The app's Home tab: the view the bot published for this user.
+  const homeEl = document.getElementById('home');
+  function renderHome() {
+    if (!st.home) {
+      homeEl.replaceChildren(el('div', { class: 'empty', text: 'Opening the Home tab…' }));
+      return;
+    }
+    homeEl.replaceChildren(el('div', { class: 'blocks' }, (st.home.blocks || []).map(renderBlock)));
+  }
+
+  // showTab switches between the channel and the Home tab; opening the
+  // Home tab is what Slack tells the app (app_home_opened).
+  async function showTab(tab) {
+    st.tab = tab;
+    const home = tab === 'home';
+    document.body.dataset.tab = tab;
+    channelEl.hidden = home;
+    homeEl.hidden = !home;
+    document.getElementById('composer').hidden = home;
+    document.getElementById('side-channel').classList.toggle('current', !home);
+    document.getElementById('side-home').classList.toggle('current', home);
+    document.getElementById('channel-name').textContent = home ? 'release-bot · Home' : '# ' + st.channel.name;
+    if (!home) return;
+    renderHome();
+    const r = await post('home', { user: st.me });
+    if (!r.ok) status(r.error, 'error');
+  }
+  document.getElementById('side-channel').addEventListener('click', () => showTab('channel'));
+  document.getElementById('side-home').addEventListener('click', () => showTab('home'));
+
   const statusEl = document.getElementById('status');
   function status(msg, kind) {
     statusEl.textContent = msg;
@@ -279,6 +311,21 @@
     });
     btn.disabled = false;
     if (r.ok) status('Clicked ' + label + ' as ' + userName(st.me) + '.');
+    else status(r.error, 'error');
+  });
+
+  homeEl.addEventListener('click', async ev => {
+    const btn = ev.target.closest('button[data-action-id]');
+    if (!btn) return;
+    const conf = confirms.get(btn);
+    if (conf && !(await confirmDialog(conf))) return;
+    btn.disabled = true;
+    const label = btn.textContent;
+    const r = await post('home-click', {
+      user: st.me, action_id: btn.dataset.actionId, block_id: btn.dataset.blockId, value: btn.dataset.value,
+    });
+    btn.disabled = false;
+    if (r.ok) status('Clicked ' + label + ' on the Home tab as ' + userName(st.me) + '.');
     else status(r.error, 'error');
   });
 
@@ -360,7 +407,7 @@
     st.msgs = new Map(s.messages.map(m => [m.ts, m]));
     userSel.replaceChildren(...s.users.map(u => el('option', { value: u.id, text: u.name + ' (' + u.role + ')' })));
     userSel.value = st.me;
-    for (const id of ['channel-name', 'side-channel']) document.getElementById(id).textContent = '# ' + s.channel.name;
+    document.getElementById('side-channel').textContent = '# ' + s.channel.name;
     document.title = '#' + s.channel.name + ' · release-bot sandbox';
     document.body.dataset.user = st.me;
     // After a reconnection, a dialog still open on the server stays up with
@@ -369,6 +416,9 @@
     if (!showing && modalEl.open) modalEl.close();
     st.views = showing ? [showing] : [];
     render();
+    st.home = s.home || null;
+    // Another user (or a reconnection) on the Home tab opens it afresh.
+    showTab(st.tab);
     s.views.forEach(openView);
   }
 
@@ -394,6 +444,7 @@
       render();
     });
     src.addEventListener('view', e => openView(JSON.parse(e.data)));
+    src.addEventListener('home', e => { st.home = JSON.parse(e.data).view; if (st.tab === 'home') renderHome(); });
     src.addEventListener('error', () => {
       live(false);
       if (src.readyState === EventSource.CLOSED) {

@@ -328,3 +328,69 @@ func (b *Browser) Screenshot(path string) {
 		b.t.Fatal(err)
 	}
 }
+
+// OpenHome switches the page to the app's Home tab (which sends Slack's
+// app_home_opened) and waits until it shows.
+func (b *Browser) OpenHome() {
+	b.t.Helper()
+	b.Do("opening the Home tab", chromedp.Click(chromedp.CSS("#side-home")))
+	b.waitJS("the Home tab", `document.body.dataset.tab === "home" && !document.getElementById("home").hidden`)
+}
+
+// OpenChannel switches the page back to the channel.
+func (b *Browser) OpenChannel() {
+	b.t.Helper()
+	b.Do("opening the channel", chromedp.Click(chromedp.CSS("#side-channel")))
+	b.waitJS("the channel", `document.body.dataset.tab === "channel" && !document.getElementById("channel").hidden`)
+}
+
+// WaitHomeText waits until the Home tab shows text.
+func (b *Browser) WaitHomeText(text string) {
+	b.t.Helper()
+	b.waitJS(fmt.Sprintf("%q on the Home tab", text), fmt.Sprintf(`document.getElementById("home").innerText.includes(%s)`, js(text)))
+}
+
+// HomeHasText reports whether the Home tab shows text now.
+func (b *Browser) HomeHasText(text string) bool {
+	b.t.Helper()
+	return Eval[bool](b, fmt.Sprintf(`document.getElementById("home").innerText.includes(%s)`, js(text)))
+}
+
+// PressHome clicks the button labelled label in the actions block that
+// follows the Home tab's entry containing inEntry, answers yes to its
+// confirm dialog, and waits for the page to say the click was sent.
+func (b *Browser) PressHome(inEntry, label string) {
+	b.t.Helper()
+	b.Do("clearing the status", chromedp.Evaluate[chromedp.Void](`document.getElementById("status").textContent = ""`))
+	mark := fmt.Sprintf(`(() => {
+		document.querySelectorAll("[data-sbt-target]").forEach(e => e.removeAttribute("data-sbt-target"));
+		for (const a of document.querySelectorAll("#home .b-actions")) {
+			const entry = a.previousElementSibling;
+			if (!entry || !entry.innerText.includes(%s)) continue;
+			const btn = [...a.querySelectorAll("button[data-action-id]")].find(x => x.textContent.trim() === %s);
+			if (btn) { btn.setAttribute("data-sbt-target", "1"); btn.scrollIntoView({block: "center"}); return true; }
+		}
+		return false;
+	})()`, js(inEntry), js(label))
+	what := fmt.Sprintf("a button %q under %q on the Home tab", label, inEntry)
+	for attempt := 1; ; attempt++ {
+		b.waitJS(what, mark)
+		ctx, cancel := context.WithTimeout(b.ctx, 3*time.Second)
+		err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-sbt-target="1"]`)))
+		cancel()
+		if err == nil {
+			break
+		}
+		if attempt == 5 || b.ctx.Err() != nil {
+			b.t.Fatalf("clicking %q: %v", label, err)
+		}
+	}
+	b.waitJS("the click to be taken", `document.getElementById("confirm").open || document.getElementById("status").textContent !== ""`)
+	if Eval[bool](b, `document.getElementById("confirm").open`) {
+		b.Confirm(true)
+	}
+	b.waitJS("the click to be sent", `document.getElementById("status").textContent !== ""`)
+	if Eval[string](b, `document.getElementById("status").dataset.kind || ""`) == "error" {
+		b.t.Fatalf("clicking %q on the Home tab failed: %s", label, b.Status())
+	}
+}

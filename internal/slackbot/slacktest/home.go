@@ -160,6 +160,10 @@ func (s *Server) OpenHome(userID string) (string, error) {
 	return s.SendEnvelope("events_api", payload)
 }
 
+// ErrNotOnHome is HomeAction asked for an element the user's Home tab does
+// not hold (or a Home never published): a person cannot click it.
+var ErrNotOnHome = errors.New("slacktest: no such element on the user's Home tab")
+
 // HomeAction is a person clicking an element of their Home tab.
 type HomeAction struct {
 	// UserID is who clicked (required): the user whose Home it is.
@@ -185,7 +189,7 @@ func (s *Server) HomeAction(a HomeAction) (string, error) {
 	hv, ok := s.homes[a.UserID]
 	if !ok {
 		s.mu.Unlock()
-		return "", fmt.Errorf("slacktest: no Home view published for %s", a.UserID)
+		return "", fmt.Errorf("%w: no Home view published for %s", ErrNotOnHome, a.UserID)
 	}
 	var def struct {
 		Blocks json.RawMessage `json:"blocks"`
@@ -194,7 +198,7 @@ func (s *Server) HomeAction(a HomeAction) (string, error) {
 	blockID, el := findActionIn(def.Blocks, a.ActionID, a.BlockID)
 	if el == nil {
 		s.mu.Unlock()
-		return "", fmt.Errorf("slacktest: no element %q (block %q) on %s's Home", a.ActionID, a.BlockID, a.UserID)
+		return "", fmt.Errorf("%w: %q (block %q) on %s's Home", ErrNotOnHome, a.ActionID, a.BlockID, a.UserID)
 	}
 	if a.Value == "" {
 		a.Value = str(el, "value")
