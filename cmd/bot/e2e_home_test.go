@@ -359,3 +359,38 @@ func TestHomeWith50PendingReleasesStaysWithinSlacksLimits(t *testing.T) {
 		t.Errorf("recent releases:\n%s", text)
 	}
 }
+
+// TestHomeRejectAsksWhyAndAnswersOnTheHome: Reject on the Home opens the
+// channel's reason dialog; its submission rejects the release as in the
+// channel (the thread says so with the reason, Redis holds it) and the
+// answer is on the rejecter's Home, since they may not be in the channel;
+// the same dialog submitted again changes nothing and says why, there too.
+func TestHomeRejectAsksWhyAndAnswersOnTheHome(t *testing.T) {
+	t.Parallel()
+	b := startBot(t, "2")
+	b.command(alice, releaseChannel, "propose")
+	msg := b.releaseMessage()
+	id := releaseID(msg)
+	b.openHome(carol)
+	b.homeHas(carol, []string{"Waiting for your decision (1)"})
+	b.homeClick(carol, id, "release_reject", "")
+	v := b.lastView("release_reject_reason", 1)
+	if err := b.submitReason(carol, v, "web is not ready"); err != nil {
+		t.Fatal(err)
+	}
+	b.threadHas(msg.TS, "<@"+carol+"> rejected the release: web is not ready")
+	b.homeHas(carol, []string{":no_entry: You rejected `" + id + "`", "Waiting for your decision (0)", "`" + id + "` · rejected"})
+	if r, err := b.store().Get(t.Context(), id); err != nil || r.State != release.Rejected || r.Rejection == nil || r.Rejection.Reason != "web is not ready" {
+		t.Fatalf("release = %+v, %v", r, err)
+	}
+	if err := b.submitReason(carol, v, "web is still not ready"); err != nil {
+		t.Fatal(err)
+	}
+	b.homeHas(carol, []string{"is already rejected", "your reason was not recorded"})
+	if n := b.threadCount(msg.TS, "rejected the release"); n != 1 {
+		t.Errorf("%d rejections in the thread", n)
+	}
+	if eph := b.slack.Ephemerals(releaseChannel, carol); len(eph) != 0 {
+		t.Errorf("the Home's dialog was answered in the channel: %+v", eph)
+	}
+}

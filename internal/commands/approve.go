@@ -247,7 +247,13 @@ func (h *Handler) rejectClick(ctx context.Context, c *click) string {
 		c.log.Warn().Msg("reject clicked where no dialog can be opened")
 		return rejectNotOpened
 	}
-	if err := h.d.Views.OpenView(ctx, c.cb.TriggerID, ReasonModal(reasonAsks[CallbackReject], &release.Release{ID: id, ManifestDigest: digest})); err != nil {
+	modal := ReasonModal(reasonAsks[CallbackReject], &release.Release{ID: id, ManifestDigest: digest})
+	if homeClick(c.cb) {
+		// The answer to its submission then goes to the Home too, whichever
+		// replica takes it: the metadata comes back with the submission.
+		modal.PrivateMetadata += fromHomeSuffix
+	}
+	if err := h.d.Views.OpenView(ctx, c.cb.TriggerID, modal); err != nil {
 		c.log.Warn().Err(err).Msg("reject dialog could not be opened: nothing changed")
 		return rejectNotOpened
 	}

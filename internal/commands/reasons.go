@@ -172,7 +172,8 @@ func (h *Handler) openReason(ctx context.Context, ask ReasonAsk, r *release.Rele
 // one for a release that ended meanwhile, or a second one, changes nothing
 // and the submitter is told why, in the release's channel.
 func (h *Handler) reasonSubmitted(ctx context.Context, cb slack.InteractionCallback, ask ReasonAsk) {
-	id, digest, ok := parseReleaseValue(cb.View.PrivateMetadata)
+	meta, fromHome := strings.CutSuffix(cb.View.PrivateMetadata, fromHomeSuffix)
+	id, digest, ok := parseReleaseValue(meta)
 	if !ok {
 		h.d.Logger.Warn().Str("user", cb.User.ID).Str("modal", ask.CallbackID).Msg("reason modal without a release: nothing changed")
 		return
@@ -197,12 +198,27 @@ func (h *Handler) reasonSubmitted(ctx context.Context, cb slack.InteractionCallb
 	if text == "" {
 		text = ask.Decide(h, ctx, r, p, cb.User.ID, reason)
 	}
+	if fromHome {
+		// Opened from the Home tab: the person is there, maybe not in the channel.
+		if text == "" {
+			text = fmt.Sprintf("Done: `%s` is decided, and its thread says so.", id)
+			if ask.CallbackID == CallbackReject {
+				text = fmt.Sprintf(":no_entry: You rejected `%s`: its thread says so.", id)
+			}
+		}
+		h.answerOnHome(ctx, cb.User.ID, text)
+		return
+	}
 	if text != "" && r != nil && r.Channel != "" {
 		if err := h.d.Slack.PostEphemeral(ctx, r.Channel, cb.User.ID, text, nil); err != nil {
 			log.Warn().Err(err).Msg("could not answer the dialog")
 		}
 	}
 }
+
+// fromHomeSuffix ends the private metadata of a reason modal opened from
+// the Home tab, after the release value.
+const fromHomeSuffix = " home"
 
 // endedText tells someone whose decision came after the release ended (or
 // after their own, a moment before) that it changed nothing.
