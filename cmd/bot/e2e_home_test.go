@@ -58,13 +58,18 @@ func (b *bot) parseHome(v slacktest.View) ([]homeBlock, string) {
 // openHome is user opening the Home tab; it waits for the ack.
 func (b *bot) openHome(user string) {
 	b.t.Helper()
-	id, err := b.slack.OpenHome(user)
+	b.acked(b.slack.OpenHome(user))
+}
+
+// acked waits for the ack of an envelope the fake just sent.
+func (b *bot) acked(envelopeID string, err error) {
+	b.t.Helper()
 	if err != nil {
 		b.t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := b.slack.WaitAck(ctx, id); err != nil {
+	if _, err := b.slack.WaitAck(ctx, envelopeID); err != nil {
 		b.t.Fatal(err)
 	}
 }
@@ -124,15 +129,7 @@ func (b *bot) homeClick(user, id, action, value string) {
 	if blockID == "" {
 		b.t.Fatalf("no buttons for %s on %s's Home: %+v", id, user, blocks)
 	}
-	env, err := b.slack.HomeAction(slacktest.HomeAction{UserID: user, ActionID: action, BlockID: blockID, Value: value})
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := b.slack.WaitAck(ctx, env); err != nil {
-		b.t.Fatal(err)
-	}
+	b.acked(b.slack.HomeAction(slacktest.HomeAction{UserID: user, ActionID: action, BlockID: blockID, Value: value}))
 }
 
 // TestHomeShowsWhatWaitsForMeWhatIProposedAndRecent: bob (an approver
