@@ -391,3 +391,28 @@ func TestHomeRejectAsksWhyAndAnswersOnTheHome(t *testing.T) {
 		t.Errorf("the Home's dialog was answered in the channel: %+v", eph)
 	}
 }
+
+// TestHomeShowsANewProposalWithoutReopening: bob opened his Home before
+// anything was proposed; alice's proposal appears on it, with its buttons,
+// without his opening it again; dave, a guest who opened his too, is not
+// republished (he can act on nothing), and his Home stays as it was.
+func TestHomeShowsANewProposalWithoutReopening(t *testing.T) {
+	t.Parallel()
+	b := startBot(t, "2")
+	b.openHome(bob)
+	b.openHome(dave)
+	b.homeHas(bob, []string{"Nothing waits for your decision."})
+	_, before := b.homeHas(dave, []string{"No releases yet."})
+	b.command(alice, releaseChannel, "propose")
+	id := releaseID(b.releaseMessage())
+	blocks, _ := b.homeHas(bob, []string{"Waiting for your decision (1)", id})
+	if len(homeButtons(blocks)) != 2 {
+		t.Errorf("bob's Home buttons: %v", homeButtons(blocks))
+	}
+	b.waitLogs("the Homes of the proposal refreshed", func(logs string) bool {
+		return strings.Contains(logs, `"release_id":"`+id+`"`) && strings.Contains(logs, `"refreshed":1`)
+	})
+	if _, after := b.homeOf(dave); after != before {
+		t.Errorf("dave's Home was republished:\n%s", after)
+	}
+}

@@ -289,6 +289,8 @@ func (h *Handler) postRelease(ctx context.Context, inv *invocation, v ReleaseVie
 	if r.Evidence.Item("report").Status != v.Release.Evidence.Item("report").Status {
 		h.refresh(ctx, r)
 	}
+	// A new release is a change to the Homes of those who can act on it.
+	h.homeChanged(r.ID)
 	inv.working.done(ctx)
 	h.reply(ctx, r, fmt.Sprintf("Proposed by <@%s>. Manifest `%s` (%d artifact(s)). `/release status %s` shows where it is.", r.Proposer, r.ManifestDigest, len(v.Manifest.Artifacts), r.ID))
 	h.deliverNow(ctx, r)
