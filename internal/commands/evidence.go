@@ -52,7 +52,12 @@ func (h *Handler) deliverNow(ctx context.Context, r *release.Release) *release.R
 // decision adds the evidence of a release's verdict to its outbox, for the
 // compare-and-set that makes the change: compliant (cause Approved) only
 // when the release was approved and goes on to dispatch; non-compliant when
-// it ends otherwise (cause is the state it ends in).
+// it ends otherwise (cause is the state it ends in). A break-glass release's
+// approval is recorded non-compliant, pending its review: its artifacts show
+// as non-compliant in the target until an approver reviews it (the
+// workflow's gate lets exactly that decision through for a break-glass
+// release, deploy/github/promote.yml), and the review records the decision
+// again, compliant when it is OK.
 func (h *Handler) decision(cause release.State, by, note string) func(*release.Release) {
 	at := h.d.Now().UTC()
 	return func(x *release.Release) {
@@ -60,7 +65,7 @@ func (h *Handler) decision(cause release.State, by, note string) func(*release.R
 			return
 		}
 		x.AddEvidence(release.EvidenceItem{
-			ID: "decision-" + string(cause), Kind: release.EvidenceDecision, Compliant: cause == release.Approved,
+			ID: "decision-" + string(cause), Kind: release.EvidenceDecision, Compliant: cause == release.Approved && x.BreakGlass == nil,
 			Cause: cause, By: by, Note: note, CreatedAt: at,
 		})
 	}
@@ -130,10 +135,10 @@ func (h *Handler) EvidenceChanged(ctx context.Context, r *release.Release, it re
 		if it.Kind == release.EvidenceReport && r.MessageTS != "" {
 			h.refresh(ctx, r)
 		}
-		if it.Kind == release.EvidenceDecision && it.Compliant {
+		if it.Approves() {
 			h.dispatchRecorded(ctx, r, p)
 		}
-	case it.Kind == release.EvidenceDecision && it.Compliant && r.State == release.Dispatching:
+	case it.Approves() && r.State == release.Dispatching:
 		if it.Status == release.EvidenceGaveUp {
 			h.evidenceFailed(ctx, r, p, "Kosli refused the decision: "+it.LastError)
 			return

@@ -169,12 +169,20 @@ func (h *Handler) review(ctx context.Context, r *release.Release, p *config.Pipe
 		if won {
 			x.BreakGlass.Review = rv
 			// The review goes to Kosli as the release's decision again,
-			// with the verdict: Not OK makes every artifact's decision
-			// non-compliant on the trail.
+			// with the verdict: OK makes every artifact's decision
+			// compliant, Not OK keeps it non-compliant; and on the trail
+			// as break-glass-review, which closes the workflow's gate to a
+			// second run of the release's inputs (deploy/github/promote.yml).
 			if x.Evidence != nil && x.Evidence.Control != "" {
 				x.AddEvidence(release.EvidenceItem{ID: "decision-review", Kind: release.EvidenceDecision, Compliant: ok,
 					Cause: release.Approved, By: userID, Note: reviewNote(ok, reason), CreatedAt: rv.At})
 			}
+			data := map[string]any{"reviewed_by": userID, "at": rv.At.Format(time.RFC3339), "ok": ok}
+			if reason != "" {
+				data["reason"] = reason
+			}
+			x.AddEvidence(release.EvidenceItem{ID: "break-glass-review", Kind: release.EvidenceOutcome, Name: "break-glass-review",
+				Compliant: ok, By: userID, Data: data, CreatedAt: rv.At})
 		}
 	})
 	if err != nil {

@@ -143,9 +143,16 @@ func (e *Evidence) LastDecision() EvidenceItem {
 	return EvidenceItem{}
 }
 
-// DecisionRecorded reports whether the release's latest decision is
-// compliant and recorded in Kosli: what a dispatch waits for.
+// DecisionRecorded reports whether the release's latest decision is its
+// approval and recorded in Kosli: what a dispatch waits for.
 func (e *Evidence) DecisionRecorded() bool {
 	it := e.LastDecision()
-	return it.Compliant && it.Status == EvidenceRecorded
+	return it.Approves() && it.Status == EvidenceRecorded
+}
+
+// Approves reports whether it is a decision that approves the release: the
+// one a dispatch waits for. It is compliant, except for a break-glass
+// release, whose approval is recorded non-compliant until it is reviewed.
+func (it EvidenceItem) Approves() bool {
+	return it.Kind == EvidenceDecision && it.Cause == Approved
 }

@@ -71,6 +71,14 @@ func (s *Server) AttachPolicy(env, policyYAML string) error {
 	return nil
 }
 
+// DetachPolicy detaches the policy named name from env, as
+// `kosli detach-policy NAME --environment ENV` does; the policy is kept.
+func (s *Server) DetachPolicy(env, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.envPolicies[env] = slices.DeleteFunc(s.envPolicies[env], func(n string) bool { return n == name })
+}
+
 // servePolicy answers PUT /policies/{org}: multipart "payload"
 // {"name","description","comment","type":"env"} and the "policy_file", the
 // field names kosli-dev/cli cmd/kosli/createPolicy.go sends. 201 created and
