@@ -289,3 +289,47 @@ func TestRollbackTakesTheChangeTicket(t *testing.T) {
 		t.Errorf("rollback manifest: rollbackOf %q, change ticket %+v", m.RollbackOf, m.ChangeTicket)
 	}
 }
+
+// TestRollbackAcrossARestartAndTwoReplicas: a rollback proposed on two
+// replicas, one of which restarts between its approvals, counts both, is
+// dispatched exactly once with the artifacts Kosli had before the release,
+// and its thread says it succeeded once: the rollback lives in Redis and
+// Kosli, not in a process.
+func TestRollbackAcrossARestartAndTwoReplicas(t *testing.T) {
+	t.Parallel()
+	b := startShip(t, "2", githubtest.Workflow{}, shipSetup{}, rollbackNeedsTwo, replica("r1"))
+	b.start(rollbackNeedsTwo, replica("r2"))
+	b.waitFor("two connections", func(st *slacktest.State) bool { return len(st.Connections()) == 2 })
+	first := b.shipped()
+
+	b.command(alice, releaseChannel, "rollback")
+	msg := b.rollbackMessage()
+	id := msg.Text[len("Rollback "):strings.Index(msg.Text, " (")]
+	b.click(carol, msg.TS, "release_approve")
+	b.threadHas(msg.TS, "approved (1 of 2)")
+
+	// r1 restarts while r2 runs on; the second approval may reach either.
+	if err := b.stopInstance(b.instance); err != nil {
+		t.Fatal(err)
+	}
+	b.waitFor("r1 to go", func(st *slacktest.State) bool { return len(st.Connections()) == 1 })
+	b.instance = b.start(rollbackNeedsTwo, replica("r1"))
+	b.waitFor("r1 back", func(st *slacktest.State) bool { return len(st.Connections()) == 2 })
+	b.command(bob, releaseChannel, "status "+id)
+	b.ephemeral(releaseChannel, bob, "1 of 2")
+	b.click(bob, msg.TS, "release_approve")
+	b.threadHas(msg.TS, "Release succeeded")
+	b.threadHas(msg.TS, "Verified in aws-prod#")
+	if n := len(b.gh.RequestsTo(githubtest.RouteDispatch)); n != 2 {
+		t.Fatalf("%d dispatches, want the release's and the rollback's", n)
+	}
+	if got := b.dispatchedDigests(1); got["nginx"] != "sha256:"+fpNginxOld || got["web"] != "sha256:"+fpWebOld || len(got) != 2 {
+		t.Errorf("the rollback dispatched %v, want the artifacts of aws-prod#3548", got)
+	}
+	if n := b.threadCount(msg.TS, "Release succeeded"); n != 1 {
+		t.Errorf("the rollback's thread says it succeeded %d times", n)
+	}
+	if m := b.storedManifest(id); m.RollbackOf != first {
+		t.Errorf("manifest rollbackOf %q, want %q", m.RollbackOf, first)
+	}
+}
